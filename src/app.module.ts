@@ -1,0 +1,66 @@
+import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import { Logger } from 'pino';
+
+import { FaultInjector } from './common/fault-injector';
+import { ROOT_LOGGER } from './common/logging/logger.tokens';
+import { APP_CONFIG, AppConfig } from './config/app-config';
+import { CustomerRepository } from './customers/customer.repository';
+import { CustomersController } from './customers/customers.controller';
+import { dataSourceOptions } from './database/data-source';
+import { DatabaseService } from './database/database.service';
+import { HealthController } from './health/health.controller';
+import { ErrorResponseFilter } from './http/error-response.filter';
+import { jsonBodyMiddleware } from './http/json-body.middleware';
+import { LosslessJsonInterceptor } from './http/lossless-json.interceptor';
+import { assignRequestId } from './http/request-id';
+import { CustomerUnitOfWork } from './locking/customer-unit-of-work';
+import { ConsumerStatus } from './messaging/consumer-status';
+import { MetricsService } from './observability/metrics.service';
+import { OutboxRelay } from './outbox/outbox-relay';
+import { UsageBatchController } from './usage/usage-batch.controller';
+import { UsageBatchHandler } from './usage/usage-batch.handler';
+
+/** The whole service: HTTP API, inbound batch handler and outbox relay, wired from one configuration. */
+@Module({})
+export class AppModule implements NestModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            logger,
+            genReqId: (request, response) => assignRequestId(request, response),
+            customProps: (request) => ({ tokenName: (request as { tokenName?: string }).tokenName }),
+            autoLogging: {
+              ignore: (request) => request.url === '/health/live' || request.url === '/metrics',
+            },
+          },
+        }),
+        TypeOrmModule.forRoot(dataSourceOptions(config.database.url, config.database.poolMax)),
+      ],
+      controllers: [CustomersController, HealthController, UsageBatchController],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: ROOT_LOGGER, useValue: logger },
+        { provide: APP_FILTER, useClass: ErrorResponseFilter },
+        { provide: APP_INTERCEPTOR, useClass: LosslessJsonInterceptor },
+        DatabaseService,
+        CustomerRepository,
+        CustomerUnitOfWork,
+        UsageBatchHandler,
+        OutboxRelay,
+        ConsumerStatus,
+        MetricsService,
+        FaultInjector,
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(jsonBodyMiddleware).forRoutes('*path');
+  }
+}

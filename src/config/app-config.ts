@@ -1,0 +1,46 @@
+/** Typed configuration of the service, read once from the environment at start. */
+export interface ServiceToken {
+  name: string;
+  secret: string;
+}
+
+export interface KafkaTopics {
+  storage: string;
+  users: string;
+  admin: string;
+  locks: string;
+  deadLetters: string;
+}
+
+export interface AppConfig {
+  appEnv: 'production' | 'development' | 'test';
+  kafka: {
+    brokers: string[];
+    groupId: string;
+    clientId: string;
+    topics: KafkaTopics;
+    topicPartitions: number;
+    adminSources: ReadonlySet<string>;
+    /** `null` accepts any source. */
+    usageSources: ReadonlySet<string> | null;
+  };
+  database: {
+    url: string;
+    poolMax: number;
+  };
+  http: {
+    port: number;
+    rateLimitPerMinute: number;
+  };
+  serviceTokens: ServiceToken[];
+  serviceSource: string;
+  maxEventBytes: number;
+  dedupeRetentionMs: number;
+  relayPollMs: number;
+  shutdownTimeoutMs: number;
+  logLevel: string;
+  /** Test-only crash points; empty unless `TEST_FAULT_POINTS` is set. */
+  faultPoints: ReadonlyMap<string, number>;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

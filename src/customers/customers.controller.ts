@@ -1,0 +1,80 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+
+import { causationIdOf } from '../outbox/lock-event';
+import { APP_CONFIG } from '../config/app-config';
+import type { AppConfig } from '../config/app-config';
+import { ApiError, badRequest } from '../http/api-error';
+import { ServiceTokenGuard } from '../http/service-token.guard';
+import type { AuthenticatedRequest } from '../http/service-token.guard';
+import { Inject } from '@nestjs/common';
+import { presentCustomer, presentNewCustomer } from './customer.presenter';
+import { CustomerRepository } from './customer.repository';
+import { parseNewCustomerRequest } from './new-customer.request';
+
+const CUSTOMER_ID = /^[1-9][0-9]{0,18}$/;
+const INT64_MAX = 2n ** 63n - 1n;
+
+function parseCustomerId(raw: string): bigint {
+  if (/^-?[0-9]+$/.test(raw) && !CUSTOMER_ID.test(raw)) {
+    throw badRequest(-80001, `customer_id must be a positive number, got "${raw.slice(0, 32)}"`);
+  }
+  if (!CUSTOMER_ID.test(raw) || BigInt(raw) > INT64_MAX) {
+    throw badRequest(
+      -80002,
+      `customer_id must be a number from 1 to ${INT64_MAX}, got "${raw.slice(0, 32)}"`,
+    );
+  }
+  return BigInt(raw);
+}
+
+function parseIncludeAttributes(raw: unknown): boolean {
+  if (raw === undefined || raw === 'false') {
+    return false;
+  }
+  if (raw === 'true') {
+    return true;
+  }
+  throw badRequest(-80005, 'include_attributes must be true or false');
+}
+
+/** DRACOON's provisioning endpoints for customers. */
+@Controller('api/v4/provisioning/customers')
+@UseGuards(ServiceTokenGuard)
+export class CustomersController {
+  constructor(
+    private readonly customers: CustomerRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  async create(
+    @Body() body: unknown,
+    @Req() request: AuthenticatedRequest,
+  ): Promise<Record<string, unknown>> {
+    const input = parseNewCustomerRequest(body);
+    const id = await this.customers.create(input, {
+      actor: `admin:${request.tokenName}`,
+      causationId: causationIdOf(`${this.config.serviceSource}/http`, request.requestId ?? ''),
+    });
+    const customer = await this.customers.findById(id, true);
+    if (!customer) {
+      throw new Error(`customer ${id} vanished right after it was created`);
+    }
+    return presentNewCustomer(customer, input.firstAdminUser);
+  }
+
+  @Get(':customer_id')
+  async get(
+    @Param('customer_id') rawId: string,
+    @Query('include_attributes') includeAttributes: unknown,
+  ): Promise<Record<string, unknown>> {
+    const id = parseCustomerId(rawId);
+    const withAttributes = parseIncludeAttributes(includeAttributes);
+    const customer = await this.customers.findById(id, withAttributes);
+    if (!customer) {
+      throw new ApiError(404, -90103, `customer ${id} not found`);
+    }
+    return presentCustomer(customer, withAttributes);
+  }
+}

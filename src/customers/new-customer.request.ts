@@ -1,0 +1,262 @@
+import { isIn, matches, maxLength } from 'class-validator';
+
+import { badRequest, SERVICE_ERROR_CODES } from '../http/api-error';
+import type { CustomerContractType } from './customer.entity';
+
+export const COMPANY_NAME_MAX = 150;
+export const PROVIDER_CUSTOMER_ID_MAX = 150;
+export const ACTIVATION_CODE_MAX = 150;
+export const ATTRIBUTE_KEY_MAX = 255;
+export const ATTRIBUTE_VALUE_MAX = 4096;
+export const MAX_ATTRIBUTES = 100;
+export const MIN_QUOTA_BYTES = 1_048_576n;
+const INT32_MAX = 2_147_483_647n;
+const INT64_MAX = 2n ** 63n - 1n;
+
+const CREATE_FIELDS = new Set([
+  'customerContractType',
+  'quotaMax',
+  'userMax',
+  'firstAdminUser',
+  'companyName',
+  'customerAttributes',
+  'isLocked',
+  'lockStatus',
+  'providerCustomerId',
+  'trialDays',
+  'webhooksMax',
+  'activationCode',
+]);
+
+/** Admin user data echoed in the create response; the password is never kept or echoed. */
+export type FirstAdminUser = Record<string, unknown>;
+
+export interface NewCustomerInput {
+  customerContractType: CustomerContractType;
+  quotaMax: bigint;
+  userMax: bigint;
+  companyName: string;
+  attributes: { key: string; value: string }[];
+  adminLock: boolean;
+  providerCustomerId: string | null;
+  trialDays: number | null;
+  webhooksMax: bigint | null;
+  activationCode: string | null;
+  firstAdminUser: FirstAdminUser | null;
+}
+
+type Body = Record<string, unknown>;
+
+/** Reads an integer field: a JSON integer (bigint from the lossless codec) or a canonical decimal string. */
+function integerField(body: Body, field: string): bigint | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value === 'bigint') {
+    return value;
+  }
+  if (typeof value === 'string' && /^(0|-?[1-9][0-9]{0,19})$/.test(value)) {
+    return BigInt(value);
+  }
+  throw badRequest(-80002, `${field} must be an integer, got ${describe(value)}`);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') {
+    return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}...` : value);
+  }
+  if (typeof value === 'bigint') {
+    return value.toString();
+  }
+  if (Array.isArray(value)) {
+    return 'an array';
+  }
+  if (value === null) {
+    return 'null';
+  }
+  return typeof value === 'object' ? 'an object' : (JSON.stringify(value) ?? typeof value);
+}
+
+function textField(body: Body, field: string, max: number): string | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value !== 'string') {
+    throw badRequest(-80002, `${field} must be a string, got ${describe(value)}`);
+  }
+  if (!maxLength(value, max)) {
+    throw badRequest(-80007, `${field} is longer than ${max} characters`);
+  }
+  if (/[\u0000-\u001f\u007f]/.test(value)) {
+    throw badRequest(-80023, `${field} contains control characters`);
+  }
+  return value;
+}
+
+function booleanField(body: Body, field: string): boolean | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value !== 'boolean') {
+    throw badRequest(-80005, `${field} must be true or false, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function checkRange(field: string, value: bigint, min: bigint, max: bigint): bigint {
+  if (value < min || value > max) {
+    throw badRequest(-80001, `${field} must be from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function quotaMax(value: bigint | undefined): bigint {
+  if (value === undefined) {
+    throw badRequest(-80000, 'quotaMax is required (bytes, or -1 for unlimited)');
+  }
+  if (value !== -1n && value < MIN_QUOTA_BYTES) {
+    throw badRequest(
+      -90510,
+      `quotaMax must be -1 or at least ${MIN_QUOTA_BYTES} bytes (1 MiB), got ${value}`,
+    );
+  }
+  return checkRange('quotaMax', value, -1n, INT64_MAX);
+}
+
+function userMax(value: bigint | undefined): bigint {
+  if (value === undefined) {
+    throw badRequest(-80000, 'userMax is required (users, or -1 for unlimited)');
+  }
+  return checkRange('userMax', value, -1n, INT32_MAX);
+}
+
+function attributes(body: Body): { key: string; value: string }[] {
+  const container = body.customerAttributes;
+  if (container === undefined || container === null) {
+    return [];
+  }
+  if (typeof container !== 'object' || Array.isArray(container)) {
+    throw badRequest(-80002, 'customerAttributes must be an object {"items": [{"key": ..., "value": ...}]}');
+  }
+  const { items, ...rest } = container as Body;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) {
+    throw badRequest(SERVICE_ERROR_CODES.unknownField, `customerAttributes.${extra} is not a known field`);
+  }
+  if (!Array.isArray(items)) {
+    throw badRequest(-80000, 'customerAttributes.items must be an array');
+  }
+  if (items.length > MAX_ATTRIBUTES) {
+    throw badRequest(-80007, `customerAttributes.items has more than ${MAX_ATTRIBUTES} entries`);
+  }
+  const seen = new Set<string>();
+  return items.map((item: unknown, index) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw badRequest(-80002, `customerAttributes.items[${index}] must be an object with key and value`);
+    }
+    const entry = item as Body;
+    const unknown = Object.keys(entry).find((name) => name !== 'key' && name !== 'value');
+    if (unknown !== undefined) {
+      throw badRequest(
+        SERVICE_ERROR_CODES.unknownField,
+        `customerAttributes.items[${index}].${unknown} is not a known field`,
+      );
+    }
+    const key = textField(entry, 'key', ATTRIBUTE_KEY_MAX);
+    const value = textField(entry, 'value', ATTRIBUTE_VALUE_MAX);
+    if (!key || value === undefined) {
+      throw badRequest(-80000, `customerAttributes.items[${index}] needs a non-empty key and a value`);
+    }
+    if (!matches(key, /^[a-zA-Z0-9_-]+$/)) {
+      throw badRequest(
+        -80023,
+        `attribute key ${describe(key)} may contain only letters, digits, '_' and '-'`,
+      );
+    }
+    if (seen.has(key.toLowerCase())) {
+      throw badRequest(-80015, `attribute key ${describe(key)} appears more than once (keys ignore case)`);
+    }
+    seen.add(key.toLowerCase());
+    return { key, value };
+  });
+}
+
+function firstAdminUser(body: Body): FirstAdminUser | null {
+  const value = body.firstAdminUser;
+  if (value === undefined || value === null) {
+    return null;
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw badRequest(-80002, 'firstAdminUser must be an object');
+  }
+  const { password: _password, ...echo } = value as Body;
+  const authData = echo.authData;
+  if (authData && typeof authData === 'object' && !Array.isArray(authData)) {
+    const { password: _authPassword, ...safeAuthData } = authData as Body;
+    echo.authData = safeAuthData;
+  }
+  for (const field of ['firstName', 'lastName', 'userName', 'email']) {
+    textField(echo, field, 150);
+  }
+  return echo;
+}
+
+function companyName(body: Body, admin: FirstAdminUser | null): string {
+  const given = textField(body, 'companyName', COMPANY_NAME_MAX);
+  if (given !== undefined && given.trim() !== '') {
+    return given;
+  }
+  const first = typeof admin?.firstName === 'string' ? admin.firstName.trim() : '';
+  const last = typeof admin?.lastName === 'string' ? admin.lastName.trim() : '';
+  if (first !== '' && last !== '') {
+    return `${first[0]}.${last}`.slice(0, COMPANY_NAME_MAX);
+  }
+  throw badRequest(-80000, 'companyName is required unless firstAdminUser has firstName and lastName');
+}
+
+/** Validates a `NewCustomerRequest` body from the lossless codec; throws an ApiError naming the field. */
+export function parseNewCustomerRequest(raw: unknown): NewCustomerInput {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw badRequest(-80000, 'the request body must be a JSON object (NewCustomerRequest)');
+  }
+  const body = raw as Body;
+  const unknown = Object.keys(body).find((field) => !CREATE_FIELDS.has(field));
+  if (unknown !== undefined) {
+    throw badRequest(SERVICE_ERROR_CODES.unknownField, `${unknown} is not a field of NewCustomerRequest`);
+  }
+  const contractType = body.customerContractType;
+  if (contractType === undefined || contractType === null) {
+    throw badRequest(-80000, 'customerContractType is required: demo, free or pay');
+  }
+  if (typeof contractType !== 'string' || !isIn(contractType, ['demo', 'free', 'pay'])) {
+    throw badRequest(-80023, `customerContractType must be demo, free or pay, got ${describe(contractType)}`);
+  }
+  const isLocked = booleanField(body, 'isLocked');
+  const lockStatus = booleanField(body, 'lockStatus');
+  if (isLocked !== undefined && lockStatus !== undefined && isLocked !== lockStatus) {
+    throw badRequest(
+      SERVICE_ERROR_CODES.conflictingLockFields,
+      'isLocked and lockStatus disagree; send one of them',
+    );
+  }
+  const admin = firstAdminUser(body);
+  const trialDays = integerField(body, 'trialDays');
+  const webhooksMax = integerField(body, 'webhooksMax');
+
+  return {
+    customerContractType: contractType as CustomerContractType,
+    quotaMax: quotaMax(integerField(body, 'quotaMax')),
+    userMax: userMax(integerField(body, 'userMax')),
+    companyName: companyName(body, admin),
+    attributes: attributes(body),
+    adminLock: isLocked ?? lockStatus ?? false,
+    providerCustomerId: textField(body, 'providerCustomerId', PROVIDER_CUSTOMER_ID_MAX) ?? null,
+    trialDays: trialDays === undefined ? null : Number(checkRange('trialDays', trialDays, 0n, INT32_MAX)),
+    webhooksMax: webhooksMax === undefined ? null : checkRange('webhooksMax', webhooksMax, 0n, INT64_MAX),
+    activationCode: textField(body, 'activationCode', ACTIVATION_CODE_MAX) ?? null,
+    firstAdminUser: admin,
+  };
+}

@@ -1,0 +1,45 @@
+import { Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
+import { Logger } from 'pino';
+
+import { AppConfig } from '../config/app-config';
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** Creates the kafkajs client; its log lines go through pino with the kafkajs fields kept. */
+export function createKafka(config: AppConfig, logger: Logger, clientSuffix: string): Kafka {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: `${config.kafka.clientId}-${clientSuffix}`,
+    brokers: config.kafka.brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 30000,
+    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10000 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ namespace, level, log }: LogEntry) => {
+        const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
+        kafkaLogger[LEVELS[level] ?? 'info']({ namespace, ...fields }, message);
+      },
+  });
+}
+
+/**
+ * An idempotent producer with one request in flight, so retries cannot reorder or repeat a
+ * partition's messages within one producer session. kafkajs wants unbounded retries for that;
+ * callers bound each send with a timeout and replace the producer after a failure.
+ */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
+  });
+}
