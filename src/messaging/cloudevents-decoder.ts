@@ -1,4 +1,9 @@
-import { JsonDecodeError, JsonForbiddenKeyError, parseJson } from '../common/json/lossless-json';
+import {
+  JsonDepthError,
+  JsonForbiddenKeyError,
+  JsonSyntaxError,
+  parseJson,
+} from '../common/json/lossless-json';
 import { readEnvelope } from './cloudevents-envelope';
 import { DecodeFailure, type JsonObject, quote } from './decode-failure';
 import { fingerprintEvent, parseCustomerId, readCustomerIdField, readEventData } from './event-data';
@@ -23,7 +28,7 @@ const EVENT_TYPES_BY_TOPIC: Record<InboundTopicKind, ReadonlySet<string>> = {
 /**
  * Decodes one Kafka message into an inbound event, or returns the dead-letter reason of the first
  * failed check. The checks run in this order: size, JSON, CloudEvents envelope, type for the topic,
- * source, message key, data schema. Bad input never throws.
+ * source, message key, data schema. Bad input is reported in the result, so only a decoder bug throws.
  */
 export function decodeInboundMessage(
   message: RawInboundMessage,
@@ -78,10 +83,19 @@ function parseValue(value: Buffer | null): unknown {
     // A forbidden key is reported as INVALID_DATA wherever it occurs, in data or in the envelope,
     // because the parser rejects it before the envelope is known.
     if (error instanceof JsonForbiddenKeyError) {
-      throw new DecodeFailure('INVALID_DATA', `message value contains ${error.message}`);
+      throw new DecodeFailure(
+        'INVALID_DATA',
+        `message value contains the key ${quote(error.key)}, which is not allowed at any depth; rename the field`,
+      );
     }
-    if (error instanceof JsonDecodeError) {
-      throw new DecodeFailure('INVALID_JSON', `message value is not accepted: ${error.message}`);
+    if (error instanceof JsonDepthError) {
+      throw new DecodeFailure(
+        'INVALID_JSON',
+        `message value nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels; flatten the event`,
+      );
+    }
+    if (error instanceof JsonSyntaxError) {
+      throw new DecodeFailure('INVALID_JSON', `message value is not valid JSON: ${error.message}`);
     }
     throw error;
   }

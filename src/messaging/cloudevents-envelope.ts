@@ -100,7 +100,7 @@ function readBinaryMode(headers: MessageHeaders, data: unknown): AttributeSource
 
 /**
  * Returns the text of a header sent at most once, or undefined when it is absent.
- * kafkajs passes a repeated header as an array, which is rejected.
+ * kafkajs 2 passes a repeated header as an array of its values, which is rejected.
  */
 function readHeader(headers: MessageHeaders, name: string): string | undefined {
   const raw = Object.hasOwn(headers, name) ? headers[name] : undefined;

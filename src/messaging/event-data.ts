@@ -37,7 +37,7 @@ const USER_ID_RULE: FieldRule<string> = {
 const COMMENT_RULE: FieldRule<string> = {
   expected: `a string of at most ${MAX_COMMENT_CHARACTERS} characters without U+0000`,
   read: (value) => {
-    // PostgreSQL text cannot store U+0000 or unpaired surrogates, so reject them here.
+    // PostgreSQL text rejects U+0000, and UTF-8 has no encoding for an unpaired surrogate, so both fail here.
     if (typeof value !== 'string' || !value.isWellFormed() || value.includes('\u0000')) {
       return undefined;
     }

@@ -12,7 +12,7 @@ export interface EventEnvelope {
   subject?: string;
 }
 
-/** A decoded event whose data passed the schema of its type; ids and counters are bigint. */
+/** A decoded event whose data passed the schema of its type. Ids and counters are bigint. */
 export type InboundEvent =
   | { type: 'StorageUsageChanged'; envelope: EventEnvelope; customerId: bigint; deltaBytes: bigint }
   | { type: 'UserAllocated'; envelope: EventEnvelope; customerId: bigint; userId: string }
@@ -29,7 +29,7 @@ export type InboundEvent =
 
 export type InboundEventType = InboundEvent['type'];
 
-/** A consumed Kafka message; `headers` has the shape of kafkajs `IHeaders`. */
+/** A consumed Kafka message. `headers` has the shape of kafkajs `IHeaders`. */
 export interface RawInboundMessage {
   key: Buffer | null;
   value: Buffer | null;

@@ -13,7 +13,7 @@ export const INT64_MIN = -(2n ** 63n);
 /** Largest signed 64-bit integer, 2^63 - 1. */
 export const INT64_MAX = 2n ** 63n - 1n;
 
-/** Maximum nesting of arrays and objects that `parseJson` accepts unless told otherwise. */
+/** Maximum nesting of arrays and objects that `parseJson` accepts when no `maxDepth` is passed. */
 export const DEFAULT_MAX_JSON_DEPTH = 32;
 
 /** Keys rejected at any depth, because merging them into an object can change its prototype. */
@@ -112,7 +112,8 @@ export function parseJson(text: string, options: ParseJsonOptions = {}): unknown
       throw error;
     }
     if (error instanceof SyntaxError) {
-      throw new JsonSyntaxError(`invalid JSON: ${toOneLine(error.message)}`, { cause: error });
+      // V8 messages name JSON already, for example "Unexpected end of JSON input".
+      throw new JsonSyntaxError(toOneLine(error.message), { cause: error });
     }
     throw error;
   }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on servers of its own: a broker on free ports (unless KAFKA_BROKERS is
+# set) and databases named quota_lock_test_<run>_*, all stopped or dropped on exit, also on failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+
+run_id=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+state_dir=".local/test-$run_id"
+admin_url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+started_broker=0
+
+cleanup() {
+  local status=$?
+  if [[ $started_broker == 1 ]]; then
+    KAFKA_LOCAL_DIR=$state_dir scripts/kafka-broker.sh stop || true
+    rm -rf "$state_dir"
+  fi
+  node scripts/drop-test-databases.cjs "$admin_url" "quota_lock_test_${run_id}_" || true
+  exit "$status"
+}
+trap cleanup EXIT
+
+if [[ -z ${KAFKA_BROKERS:-} ]]; then
+  kafka_port=$(node scripts/free-port.cjs)
+  controller_port=$(node scripts/free-port.cjs)
+  echo "run-tests: starting a broker of its own on 127.0.0.1:$kafka_port"
+  started_broker=1
+  KAFKA_LOCAL_DIR=$state_dir KAFKA_PORT=$kafka_port KAFKA_CONTROLLER_PORT=$controller_port \
+    scripts/kafka-broker.sh start >/dev/null
+  export KAFKA_BROKERS="127.0.0.1:$kafka_port"
+fi
+export TEST_DATABASE_URL=$admin_url
+export TEST_RUN_ID=$run_id
+
+NODE_OPTIONS="--experimental-vm-modules --disable-warning=TimeoutNegativeWarning" jest --runInBand "$@"
