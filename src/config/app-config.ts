@@ -39,6 +39,8 @@ export interface AppConfig {
   relayPollMs: number;
   shutdownTimeoutMs: number;
   logLevel: string;
+  /** Test-only pause after the rows are locked, so tests can observe lock waits; 0 unless set. */
+  testTransactionDelayMs: number;
   /** Test-only crash points; empty unless `TEST_FAULT_POINTS` is set. */
   faultPoints: ReadonlyMap<string, number>;
 }

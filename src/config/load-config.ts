@@ -178,6 +178,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     relayPollMs: integer(env, 'RELAY_POLL_MS', 1000, 10, 600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 25000, 1000, 600_000),
     logLevel,
+    testTransactionDelayMs: integer(env, 'TEST_TRANSACTION_DELAY_MS', 0, 0, 5000),
     faultPoints: faultPoints(env),
   };
 }

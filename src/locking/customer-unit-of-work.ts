@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PoolClient } from 'pg';
 
+import { sleep } from '../common/time/backoff';
 import { APP_CONFIG } from '../config/app-config';
 import type { AppConfig } from '../config/app-config';
 import { DatabaseService, TransactionHooks } from '../database/database.service';
@@ -54,6 +55,9 @@ export class CustomerUnitOfWork {
   private async apply(client: PoolClient, commands: readonly CustomerCommand[]): Promise<CommandOutcome[]> {
     const outcomes: (CommandOutcome | undefined)[] = commands.map(() => undefined);
     const customers = await this.lockCustomers(client, commands);
+    if (this.config.testTransactionDelayMs > 0) {
+      await sleep(this.config.testTransactionDelayMs);
+    }
 
     for (const [index, command] of commands.entries()) {
       if (!customers.has(command.customerId)) {

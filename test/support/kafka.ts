@@ -74,7 +74,7 @@ export class TestKafka {
     const admin = await this.connectAdmin();
     await admin.createTopics({
       waitForLeaders: true,
-      topics: Object.values(this.topics).map((topic) => ({
+      topics: Object.values(this.topics).map((topic: string) => ({
         topic,
         numPartitions: partitions,
         configEntries: [
