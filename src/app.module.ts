@@ -22,6 +22,7 @@ import { MetricsService } from './observability/metrics.service';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { UsageBatchController } from './usage/usage-batch.controller';
 import { UsageBatchHandler } from './usage/usage-batch.handler';
+import { DedupeRetentionService } from './usage/dedupe-retention.service';
 
 /** The whole service: HTTP API, inbound batch handler and outbox relay, wired from one configuration. */
 @Module({})
@@ -52,6 +53,7 @@ export class AppModule implements NestModule {
         CustomerRepository,
         CustomerUnitOfWork,
         UsageBatchHandler,
+        DedupeRetentionService,
         OutboxRelay,
         ConsumerStatus,
         MetricsService,

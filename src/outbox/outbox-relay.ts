@@ -138,7 +138,12 @@ export class OutboxRelay {
         [RELAY_LOCK_KEY],
       );
       if (!locked.rows[0].locked) {
+        // Another instance's relay publishes; this one only keeps the backlog gauge current.
+        const waiting = await client.query<{ count: string }>(
+          'SELECT count(*) AS count FROM outbox WHERE published_at IS NULL',
+        );
         await client.query('ROLLBACK');
+        this.metrics.outboxBacklog.set(Number(waiting.rows[0].count));
         return { published: 0, full: false };
       }
       const rows = await client.query<OutboxRow>(
