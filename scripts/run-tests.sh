@@ -10,8 +10,23 @@ state_dir=".local/test-$run_id"
 admin_url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 started_broker=0
 
+# Service processes started by this run carry TEST_RUN_ID in their environment; a run cut off by a
+# timeout or a crash of the test runner may leave some behind.
+kill_leftover_services() {
+  local environ pid
+  for environ in /proc/[0-9]*/environ; do
+    pid=${environ#/proc/}
+    pid=${pid%/environ}
+    if tr '\0' '\n' <"$environ" 2>/dev/null | grep -qx "TEST_RUN_ID=$run_id" &&
+      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'dist/src/main.js'; then
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  done
+}
+
 cleanup() {
   local status=$?
+  kill_leftover_services
   if [[ $started_broker == 1 ]]; then
     KAFKA_LOCAL_DIR=$state_dir scripts/kafka-broker.sh stop || true
     rm -rf "$state_dir"

@@ -3,6 +3,14 @@ import { join } from 'node:path';
 
 import { REPO_ROOT } from './environment';
 
+/** Children still alive; killed when the test process exits, so a failed run leaks no service. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) {
+    child.kill('SIGKILL');
+  }
+});
+
 export interface LogLine {
   level: string;
   msg: string;
@@ -30,8 +38,13 @@ export class ServiceProcess {
     this.child = spawn(
       process.execPath,
       ['--disable-warning=TimeoutNegativeWarning', join(REPO_ROOT, 'dist', 'src', 'main.js')],
-      { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        env: { PATH: process.env.PATH ?? '', TEST_RUN_ID: process.env.TEST_RUN_ID ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
+    running.add(this.child);
+    this.child.on('exit', () => running.delete(this.child));
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
         this.exitResult = { code, signal };
