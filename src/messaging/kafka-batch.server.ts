@@ -11,7 +11,7 @@ import { DeadLetterPublisher } from './dead-letter-publisher';
 import { INBOUND_BATCH_PATTERN, InboundBatch } from './inbound-batch';
 import { InboundTopicKind } from './inbound-event';
 import { inboundTopics, requiredTopics } from './topic-catalog';
-import { provisionTopics } from './topic-provisioner';
+import { provisionTopics, warnOnShortDedupeRetention } from './topic-provisioner';
 
 /** Largest slice of a partition batch handled in one database transaction. */
 const SUB_BATCH_SIZE = 500;
@@ -84,6 +84,15 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     const { config, kafka, logger } = this.options;
     await this.retryStartup('provision topics', () =>
       provisionTopics(kafka, requiredTopics(config), config.kafka.topicPartitions, logger),
+    );
+
+    await warnOnShortDedupeRetention(
+      kafka,
+      [...this.topicKinds.keys()],
+      config.dedupeRetentionMs,
+      logger,
+    ).catch((error: unknown) =>
+      logger.warn({ error: errorMessage(error) }, 'could not read the inbound topics retention'),
     );
 
     const deadLetters = new DeadLetterPublisher(kafka, config.kafka.topics.deadLetters);

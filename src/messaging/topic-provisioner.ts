@@ -1,4 +1,4 @@
-import { Kafka } from 'kafkajs';
+import { ConfigResourceTypes, Kafka } from 'kafkajs';
 import { Logger } from 'pino';
 
 import { sleep } from '../common/time/backoff';
@@ -55,6 +55,42 @@ export async function provisionTopics(
         throw new Error(`partitions without a leader after ${deadlineMs} ms: ${leaderless.join(', ')}`);
       }
       await sleep(500);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Warns when an inbound topic keeps messages longer than `DEDUPE_RETENTION`: a redelivery of an
+ * event whose dedupe key was already deleted would be counted twice.
+ */
+export async function warnOnShortDedupeRetention(
+  kafka: Kafka,
+  topics: string[],
+  dedupeRetentionMs: number,
+  logger: Logger,
+): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((name) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ['retention.ms'],
+      })),
+    });
+    for (const resource of described.resources) {
+      const value = resource.configEntries.find((entry) => entry.configName === 'retention.ms')?.configValue;
+      const retentionMs = Number(value);
+      if (value !== undefined && (retentionMs < 0 || retentionMs > dedupeRetentionMs)) {
+        logger.warn(
+          { topic: resource.resourceName, retentionMs, dedupeRetentionMs },
+          'topic keeps messages longer than DEDUPE_RETENTION; a redelivery older than the retention would count twice',
+        );
+      }
     }
   } finally {
     await admin.disconnect();
