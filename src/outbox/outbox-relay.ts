@@ -131,6 +131,8 @@ export class OutboxRelay {
   /** One relay cycle; `full` means more rows may be waiting. */
   async cycle(): Promise<{ published: number; full: boolean }> {
     const client = await this.connect();
+    // Connected before BEGIN, so a slow broker connect never counts against the idle-in-transaction timeout.
+    await this.connectProducer();
     await client.query('BEGIN');
     try {
       const locked = await client.query<{ locked: boolean }>(

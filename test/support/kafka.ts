@@ -36,7 +36,7 @@ export class TestKafka {
   readonly kafka: Kafka;
   readonly topics: TestTopics;
   readonly groupId: string;
-  private producer?: Producer;
+  private producer?: Promise<Producer>;
   private admin?: Admin;
 
   constructor(label: string) {
@@ -85,14 +85,10 @@ export class TestKafka {
   }
 
   async send(topic: string, messages: Message[]): Promise<void> {
-    if (!this.producer) {
-      this.producer = this.kafka.producer({
-        createPartitioner: Partitioners.DefaultPartitioner,
-        allowAutoTopicCreation: false,
-      });
-      await this.producer.connect();
-    }
-    await this.producer.send({ topic, acks: -1, messages });
+    // The promise is stored before connecting, so concurrent first sends share one connect.
+    this.producer ??= this.connectProducer();
+    const producer = await this.producer;
+    await producer.send({ topic, acks: -1, messages });
   }
 
   /** Reads `topic` from the beginning until `done` holds for what was read, or fails after `timeoutMs`. */
@@ -164,8 +160,17 @@ export class TestKafka {
   }
 
   async disconnect(): Promise<void> {
-    await this.producer?.disconnect();
+    await (await this.producer)?.disconnect();
     await this.admin?.disconnect();
+  }
+
+  private async connectProducer(): Promise<Producer> {
+    const producer = this.kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect();
+    return producer;
   }
 
   private async connectAdmin(): Promise<Admin> {
