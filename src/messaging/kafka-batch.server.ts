@@ -105,6 +105,8 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       sessionTimeout: 30_000,
       rebalanceTimeout: 60_000,
       heartbeatInterval: 3_000,
+      // consumer.stop() waits for the fetch in flight, so this bounds how long a shutdown waits for it.
+      maxWaitTimeInMs: 1000,
       maxBytesPerPartition: 2_097_152,
       allowAutoTopicCreation: false,
     });
