@@ -63,8 +63,12 @@ function brokers(env: Env): string[] {
   const values = list(env, 'KAFKA_BROKERS');
   const result = values.length > 0 ? values : ['127.0.0.1:9092'];
   for (const broker of result) {
-    if (!/^[^\s:/]+:[0-9]{1,5}$/.test(broker)) {
+    const port = /^[^\s:/]+:([0-9]{1,5})$/.exec(broker)?.[1];
+    if (port === undefined) {
       throw new ConfigError('KAFKA_BROKERS', `"${broker}" is not host:port; use e.g. 127.0.0.1:9092`);
+    }
+    if (Number(port) < 1 || Number(port) > 65535) {
+      throw new ConfigError('KAFKA_BROKERS', `"${broker}" has port ${port}; use a port from 1 to 65535`);
     }
   }
   return result;

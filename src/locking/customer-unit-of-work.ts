@@ -68,17 +68,40 @@ export class CustomerUnitOfWork {
         };
       }
     }
-    const fresh = await this.recordDedupeKeys(client, commands, outcomes);
+    const repeats = new Map<number, number>();
+    const fresh = await this.recordDedupeKeys(client, commands, outcomes, repeats);
     const members = await this.loadMemberships(client, commands, fresh);
 
     const writer = new LockChangeWriter(this.config.serviceSource);
     const rejectedKeys: number[] = [];
+    // Identity of each applied event, mapped to its index. A repeat of an applied event is a duplicate;
+    // a repeat of a rejected one is applied in its place and takes over the dedupe key.
+    const winners = new Map<string, number>();
+    const lateWinners: number[] = [];
+    const markApplied = (index: number, identity: string | undefined): void => {
+      if (identity !== undefined) {
+        winners.set(identity, index);
+        if (repeats.has(index)) {
+          lateWinners.push(index);
+        }
+      }
+    };
     const userChanges = new Map<string, { customerId: bigint; userId: string; present: boolean }>();
     for (const index of fresh) {
       const command = commands[index];
+      const identity = command.dedupe
+        ? dedupeIdentity(command.customerId, command.dedupe.source, command.dedupe.eventId)
+        : undefined;
+      const winner = identity === undefined ? undefined : winners.get(identity);
+      if (winner !== undefined) {
+        const payloadDiffers = commands[winner].dedupe?.fingerprint !== command.dedupe?.fingerprint;
+        outcomes[index] = { status: 'duplicate', payloadDiffers };
+        continue;
+      }
       const customer = customers.get(command.customerId) as LockedCustomer;
       const change = this.toUsageChange(command, customer, members, userChanges);
       if (change === null) {
+        markApplied(index, identity);
         outcomes[index] = {
           status: 'applied',
           clamped: 0n,
@@ -94,6 +117,7 @@ export class CustomerUnitOfWork {
         this.revertMembership(command, members, userChanges);
         continue;
       }
+      markApplied(index, identity);
       customer.state = result.state;
       customer.dirty = true;
       let published = 0;
@@ -125,6 +149,7 @@ export class CustomerUnitOfWork {
     }
 
     await this.deleteDedupeKeys(client, commands, rejectedKeys);
+    await this.insertDedupeKeys(client, commands, lateWinners);
     await this.writeCustomers(client, customers);
     await this.writeMemberships(client, userChanges);
     await writer.flush(client);
@@ -160,12 +185,15 @@ export class CustomerUnitOfWork {
 
   /**
    * Inserts the dedupe keys of the commands still open; returns the indexes of the commands to
-   * apply, in order. The first occurrence wins, inside the batch as across batches.
+   * apply, in order. The first occurrence wins across batches. A repeat inside the batch stays open
+   * and is recorded in `repeats` (repeat index to first index), because apply() decides it: it is a
+   * duplicate unless every earlier occurrence was rejected.
    */
   private async recordDedupeKeys(
     client: PoolClient,
     commands: readonly CustomerCommand[],
     outcomes: (CommandOutcome | undefined)[],
+    repeats: Map<number, number>,
   ): Promise<number[]> {
     const firstSeen = new Map<string, number>();
     const candidates: number[] = [];
@@ -181,8 +209,8 @@ export class CustomerUnitOfWork {
       const identity = dedupeIdentity(command.customerId, command.dedupe.source, command.dedupe.eventId);
       const first = firstSeen.get(identity);
       if (first !== undefined) {
-        const payloadDiffers = commands[first].dedupe?.fingerprint !== command.dedupe.fingerprint;
-        outcomes[index] = { status: 'duplicate', payloadDiffers };
+        repeats.set(index, first);
+        open.push(index);
         continue;
       }
       firstSeen.set(identity, index);
@@ -193,7 +221,39 @@ export class CustomerUnitOfWork {
       return open;
     }
 
-    const keys = candidates.map((index) => ({ command: commands[index], dedupe: commands[index].dedupe! }));
+    const isNew = await this.insertDedupeKeys(client, commands, candidates);
+    const duplicates = candidates.filter(
+      (index) =>
+        !isNew.has(
+          dedupeIdentity(
+            commands[index].customerId,
+            commands[index].dedupe!.source,
+            commands[index].dedupe!.eventId,
+          ),
+        ),
+    );
+    if (duplicates.length > 0) {
+      await this.markDuplicates(client, commands, duplicates, outcomes);
+    }
+    for (const [index, first] of repeats) {
+      if (outcomes[first]?.status === 'duplicate') {
+        const payloadDiffers = commands[first].dedupe?.fingerprint !== commands[index].dedupe?.fingerprint;
+        outcomes[index] = { status: 'duplicate', payloadDiffers };
+      }
+    }
+    return open.filter((index) => outcomes[index] === undefined);
+  }
+
+  /** Inserts the dedupe keys of the given commands; returns the identities that were not stored yet. */
+  private async insertDedupeKeys(
+    client: PoolClient,
+    commands: readonly CustomerCommand[],
+    indexes: number[],
+  ): Promise<Set<string>> {
+    if (indexes.length === 0) {
+      return new Set();
+    }
+    const keys = indexes.map((index) => ({ command: commands[index], dedupe: commands[index].dedupe! }));
     const inserted = await client.query<{ customer_id: string; source: string; event_id: string }>(
       `INSERT INTO processed_event (customer_id, source, event_id, fingerprint_hash, topic, partition, "offset")
        SELECT v.customer_id, v.source, v.event_id, decode(v.hash, 'hex'), v.topic, v.partition, v.offset
@@ -211,23 +271,9 @@ export class CustomerUnitOfWork {
         keys.map((key) => key.dedupe.offset),
       ],
     );
-    const isNew = new Set(
+    return new Set(
       inserted.rows.map((row) => dedupeIdentity(BigInt(row.customer_id), row.source, row.event_id)),
     );
-    const duplicates = candidates.filter(
-      (index) =>
-        !isNew.has(
-          dedupeIdentity(
-            commands[index].customerId,
-            commands[index].dedupe!.source,
-            commands[index].dedupe!.eventId,
-          ),
-        ),
-    );
-    if (duplicates.length > 0) {
-      await this.markDuplicates(client, commands, duplicates, outcomes);
-    }
-    return open.filter((index) => outcomes[index] === undefined);
   }
 
   private async markDuplicates(
