@@ -102,7 +102,8 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
 
     this.consumer = kafka.consumer({
       groupId: config.kafka.groupId,
-      sessionTimeout: 30_000,
+      // Above the connections' 10 s idle-in-transaction timeout, so a stopped member's row locks are gone first.
+      sessionTimeout: 15_000,
       rebalanceTimeout: 60_000,
       heartbeatInterval: 3_000,
       // consumer.stop() waits for the fetch in flight, so this bounds how long a shutdown waits for it.

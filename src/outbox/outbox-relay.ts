@@ -22,6 +22,7 @@ const ROWS_PER_CYCLE = 500;
 const MESSAGES_PER_SEND = 100;
 /** Below the connections' 10 s idle-in-transaction timeout, since the relay sends inside its transaction. */
 const SEND_TIMEOUT_MS = 5000;
+const PRODUCER_DISCONNECT_MS = 2000;
 const SEQUENCE_ERRORS = new Set([
   'OUT_OF_ORDER_SEQUENCE_NUMBER',
   'DUPLICATE_SEQUENCE_NUMBER',
@@ -89,10 +90,19 @@ export class OutboxRelay {
     }
     this.running = false;
     this.nudge();
-    await this.loop;
+    // A cycle in flight can wait SEND_TIMEOUT_MS for a broker that is gone; the deadline wins, and
+    // the producer disconnect below still needs up to PRODUCER_DISCONNECT_MS of it.
+    const loopEnded = await withTimeout(
+      this.loop ?? Promise.resolve(),
+      Math.max(0, deadline - PRODUCER_DISCONNECT_MS - Date.now()),
+      'relay cycle',
+    ).then(
+      () => true,
+      () => false,
+    );
     await this.listener?.stop();
     try {
-      while (Date.now() < deadline - SEND_TIMEOUT_MS) {
+      while (loopEnded && Date.now() < deadline - SEND_TIMEOUT_MS) {
         const { published, full } = await this.cycle();
         if (!full && published === 0) {
           break;
@@ -313,9 +323,11 @@ export class OutboxRelay {
   private async resetProducer(): Promise<void> {
     const producer = this.producer;
     this.producer = undefined;
-    await withTimeout(producer?.disconnect() ?? Promise.resolve(), 2000, 'lock producer disconnect').catch(
-      () => undefined,
-    );
+    await withTimeout(
+      producer?.disconnect() ?? Promise.resolve(),
+      PRODUCER_DISCONNECT_MS,
+      'lock producer disconnect',
+    ).catch(() => undefined);
   }
 
   private async disconnect(): Promise<void> {
