@@ -31,7 +31,7 @@ export interface KafkaBatchServerOptions {
 
 /**
  * Nest transport over kafkajs `eachBatch`. The built-in Kafka transport hands messages over one
- * at a time and retries a throwing message for ever; this one hands whole slices of a partition
+ * at a time and retries a throwing message for ever. This one hands whole slices of a partition
  * to one handler, and commits offsets only after the handler reports every message done.
  */
 export class KafkaBatchServer extends Server implements CustomTransportStrategy {

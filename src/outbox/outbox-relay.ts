@@ -90,8 +90,8 @@ export class OutboxRelay {
     }
     this.running = false;
     this.nudge();
-    // A cycle in flight can wait SEND_TIMEOUT_MS for a broker that is gone; the deadline wins, and
-    // the producer disconnect below still needs up to PRODUCER_DISCONNECT_MS of it.
+    // A cycle in flight can wait SEND_TIMEOUT_MS for a broker that is gone, so the wait ends at the
+    // deadline less the PRODUCER_DISCONNECT_MS that the disconnect below may still need.
     const loopEnded = await withTimeout(
       this.loop ?? Promise.resolve(),
       Math.max(0, deadline - PRODUCER_DISCONNECT_MS - Date.now()),
@@ -138,7 +138,7 @@ export class OutboxRelay {
     }
   }
 
-  /** One relay cycle; `full` means more rows may be waiting. */
+  /** Runs one relay cycle; `full` reports that more rows may be waiting. */
   async cycle(): Promise<{ published: number; full: boolean }> {
     const client = await this.connect();
     // Connected before BEGIN, so a slow broker connect never counts against the idle-in-transaction timeout.

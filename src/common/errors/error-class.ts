@@ -7,7 +7,8 @@ import { DatabaseError } from 'pg';
 export type ErrorClass = 'availability' | 'contention' | 'other';
 
 const AVAILABILITY_SQLSTATES = new Set(['57P01', '57P02', '57P03', '25P03', '53300', '3D000']);
-const CONTENTION_SQLSTATES = new Set(['40001', '40P01', '55P03']);
+// 57014 is a statement cancelled by statement_timeout: a slow database, not a bad message.
+const CONTENTION_SQLSTATES = new Set(['40001', '40P01', '55P03', '57014']);
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
