@@ -12,18 +12,20 @@ started_broker=0
 
 # Service processes started by this run carry TEST_RUN_ID in their environment; a run cut off by a
 # timeout or a crash of the test runner may leave some behind.
+# shellcheck disable=SC2317  # called from the EXIT trap
 kill_leftover_services() {
   local environ pid
   for environ in /proc/[0-9]*/environ; do
     pid=${environ#/proc/}
     pid=${pid%/environ}
-    if tr '\0' '\n' <"$environ" 2>/dev/null | grep -qx "TEST_RUN_ID=$run_id" &&
-      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'dist/src/main.js'; then
+    if tr '\0' '\n' 2>/dev/null <"$environ" | grep -qx "TEST_RUN_ID=$run_id" &&
+      tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q 'dist/src/main.js'; then
       kill -9 "$pid" 2>/dev/null || true
     fi
   done
 }
 
+# shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
   local status=$?
   kill_leftover_services
@@ -48,4 +50,12 @@ fi
 export TEST_DATABASE_URL=$admin_url
 export TEST_RUN_ID=$run_id
 
-NODE_OPTIONS="--experimental-vm-modules --disable-warning=TimeoutNegativeWarning" jest --runInBand "$@"
+results=".local/test-results-$run_id.json"
+mkdir -p .local
+status=0
+NODE_OPTIONS="--experimental-vm-modules --disable-warning=TimeoutNegativeWarning" \
+  jest --runInBand --json --outputFile="$results" "$@" || status=$?
+# One plain summary line, the same for every runner that reads test output.
+node scripts/print-test-summary.cjs "$results" || true
+rm -f "$results"
+exit "$status"
