@@ -17,6 +17,7 @@ export function inboundTopics(config: AppConfig): Map<string, InboundTopicKind> 
   return new Map<string, InboundTopicKind>([
     [topics.storage, 'storage'],
     [topics.users, 'users'],
+    [topics.admin, 'admin'],
   ]);
 }
 

@@ -65,3 +65,14 @@ export function binaryStorageEvent(customerId: string, delta: string, options: E
     },
   };
 }
+
+/** An admin command (LockCustomer, UnlockCustomer or SetCustomerLimits) with `dataFields` as raw JSON members. */
+export function adminCommand(
+  type: 'LockCustomer' | 'UnlockCustomer' | 'SetCustomerLimits',
+  customerId: string,
+  dataFields: string,
+  options: EventOptions = {},
+): Message {
+  const data = `{"customerId":${customerId}${dataFields === '' ? '' : `,${dataFields}`}}`;
+  return structured(type, customerId, data, { source: '/ops-console', ...options });
+}
