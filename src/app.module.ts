@@ -8,6 +8,7 @@ import { FaultInjector } from './common/fault-injector';
 import { ROOT_LOGGER } from './common/logging/logger.tokens';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { CustomerRepository } from './customers/customer.repository';
+import { CustomerUpdateService } from './customers/customer-update.service';
 import { CustomersController } from './customers/customers.controller';
 import { dataSourceOptions } from './database/data-source';
 import { DatabaseService } from './database/database.service';
@@ -51,6 +52,7 @@ export class AppModule implements NestModule {
         { provide: APP_INTERCEPTOR, useClass: LosslessJsonInterceptor },
         DatabaseService,
         CustomerRepository,
+        CustomerUpdateService,
         CustomerUnitOfWork,
         UsageBatchHandler,
         DedupeRetentionService,

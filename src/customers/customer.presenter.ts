@@ -66,3 +66,27 @@ export function presentNewCustomer(
     ...(firstAdminUser ? { firstAdminUser } : {}),
   };
 }
+
+/** DRACOON's `UpdateCustomerResponse` plus the lock extensions: the state after the commit. */
+export function presentUpdatedCustomer(customer: Customer): Record<string, unknown> {
+  const isLocked = customer.lockReasons.length > 0;
+  return {
+    id: customer.id,
+    companyName: customer.companyName,
+    customerContractType: customer.customerContractType,
+    quotaMax: customer.quotaMax,
+    userMax: customer.userMax,
+    isLocked,
+    lockStatus: isLocked,
+    lockReasons: customer.lockReasons,
+    lockVersion: customer.lockVersion,
+    trialDays: customer.trialDaysLeft,
+    providerCustomerId: customer.providerCustomerId,
+    webhooksMax: customer.webhooksMax,
+    customerAttributes: attributesOf(customer),
+    createdAt: customer.createdAt.toISOString(),
+    updatedAt: customer.updatedAt.toISOString(),
+    customerUuid: customer.customerUuid,
+    activationCode: customer.activationCode,
+  };
+}

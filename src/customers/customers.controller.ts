@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
 
 import { causationIdOf } from '../outbox/lock-event';
 import { APP_CONFIG } from '../config/app-config';
@@ -7,7 +7,9 @@ import { ApiError, badRequest } from '../http/api-error';
 import { ServiceTokenGuard } from '../http/service-token.guard';
 import type { AuthenticatedRequest } from '../http/service-token.guard';
 import { Inject } from '@nestjs/common';
-import { presentCustomer, presentNewCustomer } from './customer.presenter';
+import { presentCustomer, presentNewCustomer, presentUpdatedCustomer } from './customer.presenter';
+import { CustomerUpdateService } from './customer-update.service';
+import { parseUpdateCustomerRequest } from './update-customer.request';
 import { CustomerRepository } from './customer.repository';
 import { parseNewCustomerRequest } from './new-customer.request';
 
@@ -44,6 +46,7 @@ function parseIncludeAttributes(raw: unknown): boolean {
 export class CustomersController {
   constructor(
     private readonly customers: CustomerRepository,
+    private readonly updates: CustomerUpdateService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -77,5 +80,29 @@ export class CustomersController {
       throw new ApiError(404, -90103, `customer ${id} not found`);
     }
     return presentCustomer(customer, withAttributes);
+  }
+
+  /** Changes only the fields sent; `isLocked` sets or clears lock reason ADMIN, limits re-evaluate the lock. */
+  @Put(':customer_id')
+  async update(
+    @Param('customer_id') rawId: string,
+    @Body() body: unknown,
+    @Req() request: AuthenticatedRequest,
+  ): Promise<Record<string, unknown>> {
+    const id = parseCustomerId(rawId);
+    const update = parseUpdateCustomerRequest(body);
+    await this.updates.update(id, update, this.actorOf(request));
+    const customer = await this.customers.findById(id, true);
+    if (!customer) {
+      throw new ApiError(404, -90103, `customer ${id} not found`);
+    }
+    return presentUpdatedCustomer(customer);
+  }
+
+  private actorOf(request: AuthenticatedRequest): { actor: string; causationId: string } {
+    return {
+      actor: `admin:${request.tokenName}`,
+      causationId: causationIdOf(`${this.config.serviceSource}/http`, request.requestId ?? ''),
+    };
   }
 }

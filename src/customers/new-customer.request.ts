@@ -1,15 +1,24 @@
-import { isIn, matches, maxLength } from 'class-validator';
+import { isIn, matches } from 'class-validator';
 
 import { badRequest, SERVICE_ERROR_CODES } from '../http/api-error';
 import type { CustomerContractType } from './customer.entity';
+import {
+  booleanField,
+  checkRange,
+  COMPANY_NAME_MAX,
+  describeValue,
+  integerField,
+  MIN_QUOTA_BYTES,
+  PROVIDER_CUSTOMER_ID_MAX,
+  textField,
+} from './request-fields';
 
-export const COMPANY_NAME_MAX = 150;
-export const PROVIDER_CUSTOMER_ID_MAX = 150;
+export { COMPANY_NAME_MAX, MIN_QUOTA_BYTES, PROVIDER_CUSTOMER_ID_MAX };
+
 export const ACTIVATION_CODE_MAX = 150;
 export const ATTRIBUTE_KEY_MAX = 255;
 export const ATTRIBUTE_VALUE_MAX = 4096;
 export const MAX_ATTRIBUTES = 100;
-export const MIN_QUOTA_BYTES = 1_048_576n;
 const INT32_MAX = 2_147_483_647n;
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -46,72 +55,6 @@ export interface NewCustomerInput {
 }
 
 type Body = Record<string, unknown>;
-
-/** Reads an integer field: a JSON integer (bigint from the lossless codec) or a canonical decimal string. */
-function integerField(body: Body, field: string): bigint | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  if (typeof value === 'bigint') {
-    return value;
-  }
-  if (typeof value === 'string' && /^(0|-?[1-9][0-9]{0,19})$/.test(value)) {
-    return BigInt(value);
-  }
-  throw badRequest(-80002, `${field} must be an integer, got ${describe(value)}`);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') {
-    return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}...` : value);
-  }
-  if (typeof value === 'bigint') {
-    return value.toString();
-  }
-  if (Array.isArray(value)) {
-    return 'an array';
-  }
-  if (value === null) {
-    return 'null';
-  }
-  return typeof value === 'object' ? 'an object' : (JSON.stringify(value) ?? typeof value);
-}
-
-function textField(body: Body, field: string, max: number): string | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  if (typeof value !== 'string') {
-    throw badRequest(-80002, `${field} must be a string, got ${describe(value)}`);
-  }
-  if (!maxLength(value, max)) {
-    throw badRequest(-80007, `${field} is longer than ${max} characters`);
-  }
-  if (/[\u0000-\u001f\u007f]/.test(value)) {
-    throw badRequest(-80023, `${field} contains control characters`);
-  }
-  return value;
-}
-
-function booleanField(body: Body, field: string): boolean | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  if (typeof value !== 'boolean') {
-    throw badRequest(-80005, `${field} must be true or false, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function checkRange(field: string, value: bigint, min: bigint, max: bigint): bigint {
-  if (value < min || value > max) {
-    throw badRequest(-80001, `${field} must be from ${min} to ${max}, got ${value}`);
-  }
-  return value;
-}
 
 function quotaMax(value: bigint | undefined): bigint {
   if (value === undefined) {
@@ -173,11 +116,14 @@ function attributes(body: Body): { key: string; value: string }[] {
     if (!matches(key, /^[a-zA-Z0-9_-]+$/)) {
       throw badRequest(
         -80023,
-        `attribute key ${describe(key)} may contain only letters, digits, '_' and '-'`,
+        `attribute key ${describeValue(key)} may contain only letters, digits, '_' and '-'`,
       );
     }
     if (seen.has(key.toLowerCase())) {
-      throw badRequest(-80015, `attribute key ${describe(key)} appears more than once (keys ignore case)`);
+      throw badRequest(
+        -80015,
+        `attribute key ${describeValue(key)} appears more than once (keys ignore case)`,
+      );
     }
     seen.add(key.toLowerCase());
     return { key, value };
@@ -232,7 +178,10 @@ export function parseNewCustomerRequest(raw: unknown): NewCustomerInput {
     throw badRequest(-80000, 'customerContractType is required: demo, free or pay');
   }
   if (typeof contractType !== 'string' || !isIn(contractType, ['demo', 'free', 'pay'])) {
-    throw badRequest(-80023, `customerContractType must be demo, free or pay, got ${describe(contractType)}`);
+    throw badRequest(
+      -80023,
+      `customerContractType must be demo, free or pay, got ${describeValue(contractType)}`,
+    );
   }
   const isLocked = booleanField(body, 'isLocked');
   const lockStatus = booleanField(body, 'lockStatus');

@@ -52,7 +52,8 @@ export class CustomerUnitOfWork {
     return this.database.transaction((client) => this.apply(client, commands), hooks);
   }
 
-  private async apply(client: PoolClient, commands: readonly CustomerCommand[]): Promise<CommandOutcome[]> {
+  /** Applies the commands inside a transaction the caller opened on `client`, which must stay open. */
+  async apply(client: PoolClient, commands: readonly CustomerCommand[]): Promise<CommandOutcome[]> {
     const outcomes: (CommandOutcome | undefined)[] = commands.map(() => undefined);
     const customers = await this.lockCustomers(client, commands);
     if (this.config.testTransactionDelayMs > 0) {

@@ -1,0 +1,178 @@
+import { Injectable } from '@nestjs/common';
+import { PoolClient } from 'pg';
+
+import { DatabaseService } from '../database/database.service';
+import { ApiError, badRequest, SERVICE_ERROR_CODES } from '../http/api-error';
+import { CustomerUnitOfWork } from '../locking/customer-unit-of-work';
+import type { Customer } from './customer.entity';
+import { presentCustomer } from './customer.presenter';
+import type { Actor } from './customer.repository';
+import { checkContractChange, CustomerUpdate, READ_ONLY_FIELDS } from './update-customer.request';
+
+interface CustomerRow {
+  id: string;
+  customer_uuid: string;
+  company_name: string;
+  customer_contract_type: Customer['customerContractType'];
+  quota_max: string;
+  quota_used: string;
+  user_max: string;
+  user_used: string;
+  lock_reasons: string[];
+  lock_version: string;
+  trial_days_left: number | null;
+  provider_customer_id: string | null;
+  webhooks_max: string | null;
+  activation_code: string | null;
+  last_login_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toCustomer(row: CustomerRow, attributes: { key: string; value: string }[]): Customer {
+  return {
+    id: BigInt(row.id),
+    customerUuid: row.customer_uuid,
+    companyName: row.company_name,
+    customerContractType: row.customer_contract_type,
+    quotaMax: BigInt(row.quota_max),
+    quotaUsed: BigInt(row.quota_used),
+    userMax: BigInt(row.user_max),
+    userUsed: BigInt(row.user_used),
+    lockReasons: row.lock_reasons,
+    lockVersion: BigInt(row.lock_version),
+    trialDaysLeft: row.trial_days_left,
+    providerCustomerId: row.provider_customer_id,
+    webhooksMax: row.webhooks_max === null ? null : BigInt(row.webhooks_max),
+    activationCode: row.activation_code,
+    lastLoginAt: row.last_login_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    attributes: attributes.map((item) => ({
+      ...item,
+      customerId: BigInt(row.id),
+      keyLower: item.key.toLowerCase(),
+    })),
+  };
+}
+
+/** Compares a value a client sent back with the stored one; numbers may come as JSON integers or decimal strings. */
+function sameValue(sent: unknown, stored: unknown): boolean {
+  if (typeof stored === 'bigint' || typeof stored === 'number') {
+    return (
+      (typeof sent === 'bigint' || typeof sent === 'string' || typeof sent === 'number') &&
+      String(sent) === String(stored)
+    );
+  }
+  if (stored === null || stored === undefined) {
+    return sent === null || sent === undefined;
+  }
+  if (typeof stored === 'object') {
+    return (
+      JSON.stringify(sent, (_key, value: unknown) =>
+        typeof value === 'bigint' ? value.toString() : value,
+      ) ===
+      JSON.stringify(stored, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))
+    );
+  }
+  return sent === stored;
+}
+
+/**
+ * Applies a partial update in one transaction: the lock and limit part goes through the unit of
+ * work, so `isLocked` and limit changes lock, unlock and publish exactly like usage events do.
+ */
+@Injectable()
+export class CustomerUpdateService {
+  constructor(
+    private readonly database: DatabaseService,
+    private readonly unitOfWork: CustomerUnitOfWork,
+  ) {}
+
+  async update(id: bigint, update: CustomerUpdate, actor: Actor): Promise<void> {
+    await this.database.transaction(async (client) => {
+      const stored = await this.lockCustomer(client, id);
+      this.checkReadOnly(stored, update);
+      if (update.customerContractType !== undefined) {
+        checkContractChange(stored.customerContractType, update.customerContractType);
+      }
+
+      if (update.adminLock !== undefined || update.quotaMax !== undefined || update.userMax !== undefined) {
+        const [outcome] = await this.unitOfWork.apply(client, [
+          {
+            customerId: id,
+            change: {
+              kind: 'admin',
+              adminLock: update.adminLock,
+              quotaMax: update.quotaMax,
+              userMax: update.userMax,
+            },
+            actor: actor.actor,
+            causationId: actor.causationId,
+          },
+        ]);
+        if (outcome.status === 'rejected') {
+          throw badRequest(-80001, outcome.message);
+        }
+      }
+      await this.writeDescriptiveFields(client, id, update);
+    });
+  }
+
+  private async lockCustomer(client: PoolClient, id: bigint): Promise<Customer> {
+    const result = await client.query<CustomerRow>('SELECT * FROM customer WHERE id = $1 FOR UPDATE', [
+      id.toString(),
+    ]);
+    if (result.rows.length === 0) {
+      throw new ApiError(404, -90103, `customer ${id} not found`);
+    }
+    const attributes = await client.query<{ key: string; value: string }>(
+      'SELECT key, value FROM customer_attribute WHERE customer_id = $1 ORDER BY key_lower',
+      [id.toString()],
+    );
+    return toCustomer(result.rows[0], attributes.rows);
+  }
+
+  private checkReadOnly(stored: Customer, update: CustomerUpdate): void {
+    const presented = presentCustomer(stored, true);
+    for (const field of READ_ONLY_FIELDS) {
+      if (field in update.readOnly && !sameValue(update.readOnly[field], presented[field])) {
+        throw badRequest(
+          SERVICE_ERROR_CODES.readOnlyField,
+          `${field} is read-only; send its stored value or leave it out`,
+        );
+      }
+    }
+  }
+
+  private async writeDescriptiveFields(
+    client: PoolClient,
+    id: bigint,
+    update: CustomerUpdate,
+  ): Promise<void> {
+    const assignments: string[] = [];
+    const values: unknown[] = [id.toString()];
+    const set = (column: string, value: unknown): void => {
+      values.push(value);
+      assignments.push(`${column} = $${values.length}`);
+    };
+    if (update.companyName !== undefined) {
+      set('company_name', update.companyName);
+    }
+    if (update.customerContractType !== undefined) {
+      set('customer_contract_type', update.customerContractType);
+    }
+    if (update.providerCustomerId !== undefined) {
+      set('provider_customer_id', update.providerCustomerId);
+    }
+    if (update.webhooksMax !== undefined) {
+      set('webhooks_max', update.webhooksMax === null ? null : update.webhooksMax.toString());
+    }
+    if (assignments.length > 0) {
+      await client.query(
+        `UPDATE customer SET ${assignments.join(', ')}, updated_at = clock_timestamp() WHERE id = $1`,
+        values,
+      );
+    }
+  }
+}
