@@ -8,7 +8,10 @@ import { FaultInjector } from './common/fault-injector';
 import { ROOT_LOGGER } from './common/logging/logger.tokens';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { CustomerRepository } from './customers/customer.repository';
+import { CustomerRecordsRepository } from './customers/customer-records.repository';
 import { CustomerUpdateService } from './customers/customer-update.service';
+import { CustomerAttributesController } from './customers/customer-attributes.controller';
+import { CustomerRecordsController } from './customers/customer-records.controller';
 import { CustomersController } from './customers/customers.controller';
 import { dataSourceOptions } from './database/data-source';
 import { DatabaseService } from './database/database.service';
@@ -44,7 +47,13 @@ export class AppModule implements NestModule {
         }),
         TypeOrmModule.forRoot(dataSourceOptions(config.database.url, config.database.poolMax)),
       ],
-      controllers: [CustomersController, HealthController, UsageBatchController],
+      controllers: [
+        CustomersController,
+        CustomerAttributesController,
+        CustomerRecordsController,
+        HealthController,
+        UsageBatchController,
+      ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ROOT_LOGGER, useValue: logger },
@@ -53,6 +62,7 @@ export class AppModule implements NestModule {
         DatabaseService,
         CustomerRepository,
         CustomerUpdateService,
+        CustomerRecordsRepository,
         CustomerUnitOfWork,
         UsageBatchHandler,
         DedupeRetentionService,

@@ -1,8 +1,9 @@
 import { Customer } from './customer.entity';
+import { DateRenderer, DEFAULT_DATE_RENDERER } from './date-format';
 import type { FirstAdminUser } from './new-customer.request';
 
-function isoOrNull(date: Date | null): string | null {
-  return date ? date.toISOString() : null;
+function dateOrNull(date: Date | null, render: DateRenderer): string | number | null {
+  return date ? render(date) : null;
 }
 
 function attributesOf(customer: Customer): { items: { key: string; value: string }[] } {
@@ -12,7 +13,11 @@ function attributesOf(customer: Customer): { items: { key: string; value: string
 }
 
 /** DRACOON's `Customer` model plus the lock extensions; int64 fields stay `bigint` for the lossless codec. */
-export function presentCustomer(customer: Customer, withAttributes: boolean): Record<string, unknown> {
+export function presentCustomer(
+  customer: Customer,
+  withAttributes: boolean,
+  render: DateRenderer = DEFAULT_DATE_RENDERER,
+): Record<string, unknown> {
   const isLocked = customer.lockReasons.length > 0;
   return {
     id: customer.id,
@@ -24,9 +29,9 @@ export function presentCustomer(customer: Customer, withAttributes: boolean): Re
     userUsed: customer.userUsed,
     cntInternalUser: customer.userUsed,
     cntGuestUser: 0,
-    createdAt: customer.createdAt.toISOString(),
-    updatedAt: isoOrNull(customer.updatedAt),
-    lastLoginAt: isoOrNull(customer.lastLoginAt),
+    createdAt: render(customer.createdAt),
+    updatedAt: dateOrNull(customer.updatedAt, render),
+    lastLoginAt: dateOrNull(customer.lastLoginAt, render),
     isLocked,
     lockStatus: isLocked,
     lockReasons: customer.lockReasons,
@@ -44,6 +49,7 @@ export function presentCustomer(customer: Customer, withAttributes: boolean): Re
 export function presentNewCustomer(
   customer: Customer,
   firstAdminUser: FirstAdminUser | null,
+  render: DateRenderer = DEFAULT_DATE_RENDERER,
 ): Record<string, unknown> {
   const isLocked = customer.lockReasons.length > 0;
   return {
@@ -60,7 +66,7 @@ export function presentNewCustomer(
     providerCustomerId: customer.providerCustomerId,
     webhooksMax: customer.webhooksMax,
     customerAttributes: attributesOf(customer),
-    createdAt: customer.createdAt.toISOString(),
+    createdAt: render(customer.createdAt),
     customerUuid: customer.customerUuid,
     activationCode: customer.activationCode,
     ...(firstAdminUser ? { firstAdminUser } : {}),
@@ -68,7 +74,10 @@ export function presentNewCustomer(
 }
 
 /** DRACOON's `UpdateCustomerResponse` plus the lock extensions: the state after the commit. */
-export function presentUpdatedCustomer(customer: Customer): Record<string, unknown> {
+export function presentUpdatedCustomer(
+  customer: Customer,
+  render: DateRenderer = DEFAULT_DATE_RENDERER,
+): Record<string, unknown> {
   const isLocked = customer.lockReasons.length > 0;
   return {
     id: customer.id,
@@ -84,8 +93,8 @@ export function presentUpdatedCustomer(customer: Customer): Record<string, unkno
     providerCustomerId: customer.providerCustomerId,
     webhooksMax: customer.webhooksMax,
     customerAttributes: attributesOf(customer),
-    createdAt: customer.createdAt.toISOString(),
-    updatedAt: customer.updatedAt.toISOString(),
+    createdAt: render(customer.createdAt),
+    updatedAt: render(customer.updatedAt),
     customerUuid: customer.customerUuid,
     activationCode: customer.activationCode,
   };

@@ -1,4 +1,17 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Query,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
 
 import { causationIdOf } from '../outbox/lock-event';
 import { APP_CONFIG } from '../config/app-config';
@@ -11,6 +24,8 @@ import { presentCustomer, presentNewCustomer, presentUpdatedCustomer } from './c
 import { CustomerUpdateService } from './customer-update.service';
 import { parseUpdateCustomerRequest } from './update-customer.request';
 import { CustomerRepository } from './customer.repository';
+import { CustomerRecordsRepository } from './customer-records.repository';
+import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
 import { parseNewCustomerRequest } from './new-customer.request';
 
 const CUSTOMER_ID = /^[1-9][0-9]{0,18}$/;
@@ -47,6 +62,7 @@ export class CustomersController {
   constructor(
     private readonly customers: CustomerRepository,
     private readonly updates: CustomerUpdateService,
+    private readonly records: CustomerRecordsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -55,31 +71,32 @@ export class CustomersController {
   async create(
     @Body() body: unknown,
     @Req() request: AuthenticatedRequest,
+    @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
+    const render = dateRendererFor(dateFormat);
     const input = parseNewCustomerRequest(body);
-    const id = await this.customers.create(input, {
-      actor: `admin:${request.tokenName}`,
-      causationId: causationIdOf(`${this.config.serviceSource}/http`, request.requestId ?? ''),
-    });
+    const id = await this.customers.create(input, this.actorOf(request));
     const customer = await this.customers.findById(id, true);
     if (!customer) {
       throw new Error(`customer ${id} vanished right after it was created`);
     }
-    return presentNewCustomer(customer, input.firstAdminUser);
+    return presentNewCustomer(customer, input.firstAdminUser, render);
   }
 
   @Get(':customer_id')
   async get(
     @Param('customer_id') rawId: string,
     @Query('include_attributes') includeAttributes: unknown,
+    @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
     const id = parseCustomerId(rawId);
     const withAttributes = parseIncludeAttributes(includeAttributes);
+    const render = dateRendererFor(dateFormat);
     const customer = await this.customers.findById(id, withAttributes);
     if (!customer) {
       throw new ApiError(404, -90103, `customer ${id} not found`);
     }
-    return presentCustomer(customer, withAttributes);
+    return presentCustomer(customer, withAttributes, render);
   }
 
   /** Changes only the fields sent; `isLocked` sets or clears lock reason ADMIN, limits re-evaluate the lock. */
@@ -88,15 +105,24 @@ export class CustomersController {
     @Param('customer_id') rawId: string,
     @Body() body: unknown,
     @Req() request: AuthenticatedRequest,
+    @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
     const id = parseCustomerId(rawId);
+    const render = dateRendererFor(dateFormat);
     const update = parseUpdateCustomerRequest(body);
     await this.updates.update(id, update, this.actorOf(request));
     const customer = await this.customers.findById(id, true);
     if (!customer) {
       throw new ApiError(404, -90103, `customer ${id} not found`);
     }
-    return presentUpdatedCustomer(customer);
+    return presentUpdatedCustomer(customer, render);
+  }
+
+  /** Deletes the customer, its users and attributes, and publishes CustomerDeleted; ids are never reused. */
+  @Delete(':customer_id')
+  @HttpCode(204)
+  async remove(@Param('customer_id') rawId: string, @Req() request: AuthenticatedRequest): Promise<void> {
+    await this.records.delete(parseCustomerId(rawId), this.actorOf(request));
   }
 
   private actorOf(request: AuthenticatedRequest): { actor: string; causationId: string } {
