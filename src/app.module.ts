@@ -9,6 +9,7 @@ import { ROOT_LOGGER } from './common/logging/logger.tokens';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { CustomerRepository } from './customers/customer.repository';
 import { CustomerRecordsRepository } from './customers/customer-records.repository';
+import { CustomerAttributesRepository } from './customers/customer-attributes.repository';
 import { CustomerUpdateService } from './customers/customer-update.service';
 import { CustomerAttributesController } from './customers/customer-attributes.controller';
 import { CustomerRecordsController } from './customers/customer-records.controller';
@@ -63,6 +64,7 @@ export class AppModule implements NestModule {
         CustomerRepository,
         CustomerUpdateService,
         CustomerRecordsRepository,
+        CustomerAttributesRepository,
         CustomerUnitOfWork,
         UsageBatchHandler,
         DedupeRetentionService,

@@ -23,27 +23,11 @@ import { Inject } from '@nestjs/common';
 import { presentCustomer, presentNewCustomer, presentUpdatedCustomer } from './customer.presenter';
 import { CustomerUpdateService } from './customer-update.service';
 import { parseUpdateCustomerRequest } from './update-customer.request';
+import { parseCustomerId } from './customer-id';
 import { CustomerRepository } from './customer.repository';
 import { CustomerRecordsRepository } from './customer-records.repository';
 import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
 import { parseNewCustomerRequest } from './new-customer.request';
-
-const CUSTOMER_ID = /^[1-9][0-9]{0,18}$/;
-const INT64_MAX = 2n ** 63n - 1n;
-
-function parseCustomerId(raw: string): bigint {
-  // Zero, negative numbers and leading zeros are not positive ids; longer digit strings are out of range.
-  if (/^(-[0-9]+|0[0-9]*)$/.test(raw)) {
-    throw badRequest(-80001, `customer_id must be a positive number, got "${raw.slice(0, 32)}"`);
-  }
-  if (!CUSTOMER_ID.test(raw) || BigInt(raw) > INT64_MAX) {
-    throw badRequest(
-      -80002,
-      `customer_id must be a number from 1 to ${INT64_MAX}, got "${raw.slice(0, 32)}"`,
-    );
-  }
-  return BigInt(raw);
-}
 
 function parseIncludeAttributes(raw: unknown): boolean {
   if (raw === undefined || raw === 'false') {

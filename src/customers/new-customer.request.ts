@@ -1,7 +1,8 @@
-import { isIn, matches } from 'class-validator';
+import { isIn } from 'class-validator';
 
 import { badRequest, SERVICE_ERROR_CODES } from '../http/api-error';
 import type { CustomerContractType } from './customer.entity';
+import { parseAttributeItems } from './attribute-items';
 import {
   booleanField,
   checkRange,
@@ -16,9 +17,6 @@ import {
 export { COMPANY_NAME_MAX, MIN_QUOTA_BYTES, PROVIDER_CUSTOMER_ID_MAX };
 
 export const ACTIVATION_CODE_MAX = 150;
-export const ATTRIBUTE_KEY_MAX = 255;
-export const ATTRIBUTE_VALUE_MAX = 4096;
-export const MAX_ATTRIBUTES = 100;
 const INT32_MAX = 2_147_483_647n;
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -74,60 +72,6 @@ function userMax(value: bigint | undefined): bigint {
     throw badRequest(-80000, 'userMax is required (users, or -1 for unlimited)');
   }
   return checkRange('userMax', value, -1n, INT32_MAX);
-}
-
-function attributes(body: Body): { key: string; value: string }[] {
-  const container = body.customerAttributes;
-  if (container === undefined || container === null) {
-    return [];
-  }
-  if (typeof container !== 'object' || Array.isArray(container)) {
-    throw badRequest(-80002, 'customerAttributes must be an object {"items": [{"key": ..., "value": ...}]}');
-  }
-  const { items, ...rest } = container as Body;
-  const extra = Object.keys(rest)[0];
-  if (extra !== undefined) {
-    throw badRequest(SERVICE_ERROR_CODES.unknownField, `customerAttributes.${extra} is not a known field`);
-  }
-  if (!Array.isArray(items)) {
-    throw badRequest(-80000, 'customerAttributes.items must be an array');
-  }
-  if (items.length > MAX_ATTRIBUTES) {
-    throw badRequest(-80007, `customerAttributes.items has more than ${MAX_ATTRIBUTES} entries`);
-  }
-  const seen = new Set<string>();
-  return items.map((item: unknown, index) => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      throw badRequest(-80002, `customerAttributes.items[${index}] must be an object with key and value`);
-    }
-    const entry = item as Body;
-    const unknown = Object.keys(entry).find((name) => name !== 'key' && name !== 'value');
-    if (unknown !== undefined) {
-      throw badRequest(
-        SERVICE_ERROR_CODES.unknownField,
-        `customerAttributes.items[${index}].${unknown} is not a known field`,
-      );
-    }
-    const key = textField(entry, 'key', ATTRIBUTE_KEY_MAX);
-    const value = textField(entry, 'value', ATTRIBUTE_VALUE_MAX);
-    if (!key || value === undefined) {
-      throw badRequest(-80000, `customerAttributes.items[${index}] needs a non-empty key and a value`);
-    }
-    if (!matches(key, /^[a-zA-Z0-9_-]+$/)) {
-      throw badRequest(
-        -80023,
-        `attribute key ${describeValue(key)} may contain only letters, digits, '_' and '-'`,
-      );
-    }
-    if (seen.has(key.toLowerCase())) {
-      throw badRequest(
-        -80015,
-        `attribute key ${describeValue(key)} appears more than once (keys ignore case)`,
-      );
-    }
-    seen.add(key.toLowerCase());
-    return { key, value };
-  });
 }
 
 function firstAdminUser(body: Body): FirstAdminUser | null {
@@ -200,7 +144,7 @@ export function parseNewCustomerRequest(raw: unknown): NewCustomerInput {
     quotaMax: quotaMax(integerField(body, 'quotaMax')),
     userMax: userMax(integerField(body, 'userMax')),
     companyName: companyName(body, admin),
-    attributes: attributes(body),
+    attributes: parseAttributeItems(body.customerAttributes, 'customerAttributes'),
     adminLock: isLocked ?? lockStatus ?? false,
     providerCustomerId: textField(body, 'providerCustomerId', PROVIDER_CUSTOMER_ID_MAX) ?? null,
     trialDays: trialDays === undefined ? null : Number(checkRange('trialDays', trialDays, 0n, INT32_MAX)),
