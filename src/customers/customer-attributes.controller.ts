@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Headers, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
 
 import { ApiError, badRequest } from '../http/api-error';
 import { ServiceTokenGuard } from '../http/service-token.guard';
@@ -7,6 +19,7 @@ import { CustomerAttributesRepository } from './customer-attributes.repository';
 import { parseCustomerId } from './customer-id';
 import { presentCustomer } from './customer.presenter';
 import { CustomerRepository } from './customer.repository';
+import { CustomerListRepository } from './customer-list.repository';
 import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
 
 function parseItems(body: unknown): { key: string; value: string }[] {
@@ -23,7 +36,25 @@ export class CustomerAttributesController {
   constructor(
     private readonly attributes: CustomerAttributesRepository,
     private readonly customers: CustomerRepository,
+    private readonly lists: CustomerListRepository,
   ) {}
+
+  /** The customer's attributes as {items, range}; `X-Sds-Date-Format` does not apply here, as in DRACOON. */
+  @Get()
+  async list(
+    @Param('customer_id') rawId: string,
+    @Query() query: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const id = parseCustomerId(rawId);
+    const page = await this.lists.attributes(id, query);
+    if (page.total === 0 && !(await this.customers.findById(id, false))) {
+      throw new ApiError(404, -90103, `customer ${id} not found`);
+    }
+    return {
+      items: page.items,
+      range: { offset: page.paging.offset, limit: page.paging.limit, total: page.total },
+    };
+  }
 
   /** Sets the given keys and keeps the others; returns the Customer with its attributes. */
   @Put()

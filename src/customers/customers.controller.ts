@@ -26,6 +26,7 @@ import { parseUpdateCustomerRequest } from './update-customer.request';
 import { parseCustomerId } from './customer-id';
 import { CustomerRepository } from './customer.repository';
 import { CustomerRecordsRepository } from './customer-records.repository';
+import { CustomerListRepository } from './customer-list.repository';
 import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
 import { parseNewCustomerRequest } from './new-customer.request';
 
@@ -47,8 +48,24 @@ export class CustomersController {
     private readonly customers: CustomerRepository,
     private readonly updates: CustomerUpdateService,
     private readonly records: CustomerRecordsRepository,
+    private readonly lists: CustomerListRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** DRACOON's customer list: `offset`, `limit` (at most 500), `filter`, `sort` and `include_attributes`. */
+  @Get()
+  async list(
+    @Query() query: Record<string, unknown>,
+    @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
+  ): Promise<Record<string, unknown>> {
+    const withAttributes = parseIncludeAttributes(query.include_attributes);
+    const render = dateRendererFor(dateFormat);
+    const page = await this.lists.customers(query, withAttributes);
+    return {
+      items: page.items.map((customer) => presentCustomer(customer, withAttributes, render)),
+      range: { offset: page.paging.offset, limit: page.paging.limit, total: page.total },
+    };
+  }
 
   @Post()
   @HttpCode(201)

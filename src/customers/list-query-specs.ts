@@ -84,10 +84,11 @@ export const CUSTOMER_LIST: ListSpec = {
   }),
   sort: defineSortSpec(
     {
-      companyName: 'customer.company_name',
+      // Names sort without regard to case, as a person reading the list expects.
+      companyName: 'lower(customer.company_name)',
       customerContractType: 'customer.customer_contract_type',
       trialDaysLeft: 'customer.trial_days_left',
-      providerCustomerId: 'customer.provider_customer_id',
+      providerCustomerId: 'lower(customer.provider_customer_id)',
       quotaMax: 'customer.quota_max',
       quotaUsed: 'customer.quota_used',
       userMax: 'customer.user_max',

@@ -18,7 +18,7 @@ import {
   type SupportedFilterField,
 } from './list-query';
 
-/** A piece of SQL with its parameter values; `nextIndex` is the first `$n` that a following fragment may use. */
+/** A piece of SQL with its parameter values. `nextIndex` is the first `$n` left for a following fragment. */
 export interface SqlFragment {
   sql: string;
   values: string[];
@@ -26,7 +26,7 @@ export interface SqlFragment {
 }
 
 export interface ListSql {
-  /** Conditions for `WHERE`; `TRUE` without filter clauses. Usable alone for a count query. */
+  /** Conditions for `WHERE`, or `TRUE` without filter clauses. Usable alone for a count query. */
   where: SqlFragment;
   /** Expressions for `ORDER BY`, ending with the tie-breaker. It has no parameters. */
   orderBy: string;
@@ -49,7 +49,15 @@ function dateParameter({ year, month, day }: CalendarDate): string {
   return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T00:00:00Z`;
 }
 
-/** Returns the parameter text for a value; dates are handled by the caller because `le` moves them. */
+// Text and enum parameters take the column's type, but integers and booleans need a cast from text.
+function castOf(value: FilterValue): string {
+  if (value.type === 'integer') {
+    return '::bigint';
+  }
+  return value.type === 'boolean' ? '::boolean' : '';
+}
+
+/** Returns the parameter text for a value. `comparison` formats dates itself because `le` moves them. */
 function valueParameter(value: FilterValue): string {
   switch (value.type) {
     case 'text':
@@ -64,7 +72,7 @@ function valueParameter(value: FilterValue): string {
   }
 }
 
-/** Builds `column OP $n` and its parameter; `nex` compares like `eq` and its caller negates the EXISTS. */
+/** Builds `column OP $n` and its parameter. `nex` compares like `eq`, and buildWhere negates the EXISTS. */
 function comparison(
   clause: FilterClause,
   field: SupportedFilterField,
@@ -73,7 +81,7 @@ function comparison(
   const column = field.column;
   const value = clause.value;
   const ignoreCase = field.value.type === 'text' && field.value.ignoreCase === true;
-  const cast = value.type === 'integer' ? '::bigint' : value.type === 'boolean' ? '::boolean' : '';
+  const cast = castOf(value);
 
   switch (clause.operator) {
     case 'eq':
@@ -110,7 +118,7 @@ function comparison(
   }
 }
 
-/** Builds the AND of all clauses with parameters `$firstIndex` onwards; throws an Error for a field the spec lacks. */
+/** Builds the AND of all clauses with parameters from `$firstIndex`. Throws for a clause of another spec. */
 export function buildWhere(clauses: readonly FilterClause[], spec: FilterSpec, firstIndex = 1): SqlFragment {
   checkIndex(firstIndex);
   if (clauses.length === 0) {

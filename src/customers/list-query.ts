@@ -5,16 +5,19 @@
  * `sort=FIELD:asc|FIELD:desc`, applied in the given order. A filter value is everything after the
  * second `:` of its clause, so `a:eq:b:c` compares field `a` with `b:c`. No field here accepts the
  * multi-value form `VALUE:VALUE` of other DRACOON lists, so it is read as one value that contains `:`.
- * Express percent-decodes the parameter before it reaches this module, so an encoded `%7C` has
- * become `|` and splits the clause. A value therefore cannot contain `|`.
+ * Express 5's default query parser percent-decodes the parameter before it reaches this module, so
+ * an encoded `%7C` has become `|` and splits the clause. A value therefore cannot contain `|`.
  *
  * Choices where DRACOON's documentation is silent:
- * - Error codes (always status 400): -80000 for malformed syntax (empty clause, missing part,
- *   unknown field, operator or direction, repeated sort field, repeated parameter), -80002 for a
- *   value that is not a decimal integer, -80001 for an integer outside the field's range (so also
- *   for a zero or negative id), -80005 for a bad boolean, -80023 for a value outside its allowed
- *   set (enum value, not a calendar date, control characters, characters a key cannot contain),
- *   -80024 for a bad `offset` or `limit`.
+ * - Error codes, all with status 400:
+ *   -80000 malformed syntax: empty clause, missing part, unknown field, operator or direction,
+ *   repeated sort field, repeated parameter.
+ *   -80002 a value that is not a decimal integer.
+ *   -80001 an integer outside the field's range, which includes a zero or negative id.
+ *   -80005 an invalid boolean.
+ *   -80023 a value outside its allowed set: enum value, not a calendar date, control characters,
+ *   or characters that an attribute key cannot contain.
+ *   -80024 an invalid `offset` or `limit`.
  * - A parameter given twice arrives from Express as an array and is rejected (-80024 for paging,
  *   -80000 for filter and sort) instead of silently using one of the copies.
  * - An empty parameter (`filter=`) counts as absent. An empty clause (`a:eq:1||b:eq:2`) or an empty
@@ -48,9 +51,9 @@ export const MAX_LIMIT = 500;
 export type FilterValueSpec =
   | {
       type: 'text';
-      /** Makes `eq` and `neq` ignore case; `cn` and `sw` always do. */
+      /** Makes `eq` and `neq` ignore case, which `cn` and `sw` always do. */
       ignoreCase?: boolean;
-      /** Restricts the characters, for example of attribute keys, whose column has a CHECK. */
+      /** Allowed characters, for values such as attribute keys whose column has a CHECK. */
       allowed?: { pattern: RegExp; description: string };
     }
   | { type: 'integer'; min: bigint; max: bigint }
@@ -67,13 +70,13 @@ export interface SupportedFilterField {
   /** An expression that already contains `lower(column)`, used by case-insensitive `eq` and `neq`. */
   lowerColumn?: string;
   /**
-   * A correlated subquery `SELECT 1 FROM ... WHERE ...`; the comparison is ANDed into it and the
+   * A correlated subquery `SELECT 1 FROM ... WHERE ...`. The comparison is ANDed into it, and the
    * clause becomes `EXISTS (...)`, or `NOT EXISTS (...)` for `nex`.
    */
   existsIn?: string;
 }
 
-/** A DRACOON field that this service knows but cannot filter by; `reason` is sent to the client. */
+/** A DRACOON field that this service cannot filter by. The `unsupported` text is sent to the client. */
 export interface UnsupportedFilterField {
   unsupported: string;
 }
@@ -131,7 +134,7 @@ export interface ListQuery {
   paging: Paging;
 }
 
-/** Operators that make sense for each value type; `nex` additionally needs `existsIn`. */
+/** Operators that each value type can take. `nex` also needs `existsIn`. */
 const OPERATORS_BY_TYPE: Record<FilterValueSpec['type'], readonly FilterOperator[]> = {
   text: ['eq', 'neq', 'cn', 'sw', 'nex'],
   integer: ['eq', 'neq', 'ge', 'le'],
@@ -169,7 +172,7 @@ function quote(text: string, max = 64): string {
   return JSON.stringify(text.length > max ? `${text.slice(0, max)}...` : text);
 }
 
-/** Returns the parameter's text, or undefined when it is absent or empty. */
+/** Returns the parameter's text, or undefined when it is absent or empty, and rejects arrays and objects. */
 function singleParameter(name: string, raw: unknown, code: number, example: string): string | undefined {
   if (raw === undefined || raw === '') {
     return undefined;
@@ -198,7 +201,7 @@ function splitClauses(name: string, text: string): string[] {
   return clauses;
 }
 
-/** Parses a `filter` parameter into clauses with typed values; throws a 400 ApiError naming the clause. */
+/** Parses a `filter` parameter into clauses with typed values, or throws a 400 ApiError naming the clause. */
 export function parseFilter(raw: unknown, spec: FilterSpec): FilterClause[] {
   const text = singleParameter('filter', raw, MALFORMED_QUERY, 'FIELD:OPERATOR:VALUE');
   if (text === undefined) {
@@ -219,7 +222,7 @@ function parseFilterClause(clause: string, label: string, spec: FilterSpec): Fil
   const operator = second < 0 ? clause.slice(first + 1) : clause.slice(first + 1, second);
   const value = second < 0 ? '' : clause.slice(second + 1);
   if (operator === '' || value === '') {
-    const missing = operator === '' ? 'an operator' : 'a value';
+    const missing = operator === '' ? 'operator' : 'value';
     throw badRequest(MALFORMED_QUERY, `${label} has no ${missing}. Write it as FIELD:OPERATOR:VALUE.`);
   }
 
@@ -233,9 +236,10 @@ function parseFilterClause(clause: string, label: string, spec: FilterSpec): Fil
   }
   const allowed = fieldSpec.operators as readonly string[];
   if (!allowed.includes(operator)) {
+    const fix = `Use ${allowed.join(' or ')}.`;
     throw badRequest(
       MALFORMED_QUERY,
-      `${label} uses operator ${quote(operator)}, which ${field} does not support. Use ${allowed.join(' or ')}.`,
+      `${label} uses operator ${quote(operator)}, which ${field} does not support. ${fix}`,
     );
   }
   return {
@@ -307,7 +311,7 @@ function daysInMonth(year: number, month: number): number {
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
-/** Reads `yyyy-MM-dd` of the proleptic Gregorian calendar, years 0001 to 9999 as PostgreSQL has no year 0. */
+/** Reads a proleptic Gregorian `yyyy-MM-dd` from 0001 to 9999, because PostgreSQL has no year 0. */
 export function parseCalendarDate(text: string): CalendarDate | undefined {
   const match = ISO_DATE.exec(text);
   if (!match) {
@@ -327,7 +331,7 @@ export function nextCalendarDay({ year, month, day }: CalendarDate): CalendarDat
   return month < 12 ? { year, month: month + 1, day: 1 } : { year: year + 1, month: 1, day: 1 };
 }
 
-/** Parses a `sort` parameter; throws a 400 ApiError for an unknown field or direction or a repeated field. */
+/** Parses a `sort` parameter, or throws a 400 ApiError for an unknown field or direction, or a repeat. */
 export function parseSort(raw: unknown, spec: SortSpec): SortClause[] {
   const text = singleParameter('sort', raw, MALFORMED_QUERY, 'FIELD:asc');
   if (text === undefined) {
@@ -389,7 +393,7 @@ function parsePagingParameter(
   return Number(text);
 }
 
-/** Parses `offset` (default 0) and `limit` (default and maximum 500); throws a 400 ApiError with -80024. */
+/** Parses `offset` (default 0) and `limit` (default and maximum 500), or throws a 400 ApiError -80024. */
 export function parsePaging(offset: unknown, limit: unknown): Paging {
   return {
     offset: parsePagingParameter('offset', offset, DEFAULT_OFFSET, 0, MAX_OFFSET),
