@@ -10,6 +10,7 @@ import { APP_CONFIG, AppConfig } from './config/app-config';
 import { CustomerRepository } from './customers/customer.repository';
 import { CustomerRecordsRepository } from './customers/customer-records.repository';
 import { CustomerAttributesRepository } from './customers/customer-attributes.repository';
+import { CustomerListRepository } from './customers/customer-list.repository';
 import { CustomerUpdateService } from './customers/customer-update.service';
 import { CustomerAttributesController } from './customers/customer-attributes.controller';
 import { CustomerRecordsController } from './customers/customer-records.controller';
@@ -65,6 +66,7 @@ export class AppModule implements NestModule {
         CustomerUpdateService,
         CustomerRecordsRepository,
         CustomerAttributesRepository,
+        CustomerListRepository,
         CustomerUnitOfWork,
         UsageBatchHandler,
         DedupeRetentionService,
