@@ -11,6 +11,7 @@ import { CustomerRepository } from './customers/customer.repository';
 import { CustomerRecordsRepository } from './customers/customer-records.repository';
 import { CustomerAttributesRepository } from './customers/customer-attributes.repository';
 import { CustomerListRepository } from './customers/customer-list.repository';
+import { IdempotencyService } from './customers/idempotency.service';
 import { CustomerUpdateService } from './customers/customer-update.service';
 import { CustomerAttributesController } from './customers/customer-attributes.controller';
 import { CustomerRecordsController } from './customers/customer-records.controller';
@@ -67,6 +68,7 @@ export class AppModule implements NestModule {
         CustomerRecordsRepository,
         CustomerAttributesRepository,
         CustomerListRepository,
+        IdempotencyService,
         CustomerUnitOfWork,
         UsageBatchHandler,
         DedupeRetentionService,

@@ -27,6 +27,13 @@ import { parseCustomerId } from './customer-id';
 import { CustomerRepository } from './customer.repository';
 import { CustomerRecordsRepository } from './customer-records.repository';
 import { CustomerListRepository } from './customer-list.repository';
+import {
+  IDEMPOTENCY_HEADER,
+  IdempotencyService,
+  parseIdempotencyKey,
+  requestHash,
+} from './idempotency.service';
+import { parseJson, stringifyJson } from '../common/json/lossless-json';
 import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
 import { parseNewCustomerRequest } from './new-customer.request';
 
@@ -49,6 +56,7 @@ export class CustomersController {
     private readonly updates: CustomerUpdateService,
     private readonly records: CustomerRecordsRepository,
     private readonly lists: CustomerListRepository,
+    private readonly idempotency: IdempotencyService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -73,15 +81,36 @@ export class CustomersController {
     @Body() body: unknown,
     @Req() request: AuthenticatedRequest,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
+    @Headers(IDEMPOTENCY_HEADER) idempotencyHeader: unknown,
   ): Promise<Record<string, unknown>> {
     const render = dateRendererFor(dateFormat);
+    const key = parseIdempotencyKey(idempotencyHeader);
     const input = parseNewCustomerRequest(body);
-    const id = await this.customers.create(input, this.actorOf(request));
+    const actor = this.actorOf(request);
+    const tokenName = request.tokenName ?? 'default';
+
+    let id: bigint;
+    if (key === null) {
+      id = await this.customers.create(input, actor);
+    } else {
+      const result = await this.idempotency.run(tokenName, key, requestHash(body), (client) =>
+        this.customers.createIn(client, input, actor),
+      );
+      if (result.replayed && result.body !== null) {
+        return parseJson(result.body) as Record<string, unknown>;
+      }
+      id = result.customerId;
+    }
+
     const customer = await this.customers.findById(id, true);
     if (!customer) {
-      throw new Error(`customer ${id} vanished right after it was created`);
+      throw new ApiError(404, -90103, `customer ${id} was deleted after it was created`);
     }
-    return presentNewCustomer(customer, input.firstAdminUser, render);
+    const response = presentNewCustomer(customer, input.firstAdminUser, render);
+    if (key !== null) {
+      await this.idempotency.storeResponse(tokenName, key, stringifyJson(response));
+    }
+    return response;
   }
 
   @Get(':customer_id')

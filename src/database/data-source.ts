@@ -7,6 +7,7 @@ import { LockHistoryEntry } from '../locking/lock-history.entity';
 import { OutboxMessage } from '../outbox/outbox-message.entity';
 import { ProcessedEvent } from '../usage/processed-event.entity';
 import { InitialSchema1764806400000 } from './migrations/1764806400000-initial-schema';
+import { IdempotencyKeys1764892800000 } from './migrations/1764892800000-idempotency-keys';
 
 /** Entities and migrations as imported class lists, so the compiled output needs no file globs. */
 export const ENTITIES = [
@@ -17,7 +18,7 @@ export const ENTITIES = [
   LockHistoryEntry,
   OutboxMessage,
 ];
-export const MIGRATIONS = [InitialSchema1764806400000];
+export const MIGRATIONS = [InitialSchema1764806400000, IdempotencyKeys1764892800000];
 
 /**
  * Session settings of every service connection: a stopped process must not hold row locks for
