@@ -13,6 +13,7 @@ const TIMESTAMP_COLUMNS = [
   'customer.last_login_at',
   'customer.updated_at',
   'customer_user.allocated_at',
+  'idempotency_key.created_at',
   'lock_history.occurred_at',
   'outbox.created_at',
   'outbox.published_at',
