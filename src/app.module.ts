@@ -21,6 +21,13 @@ import { DatabaseService } from './database/database.service';
 import { HealthController } from './health/health.controller';
 import { ErrorResponseFilter } from './http/error-response.filter';
 import { jsonBodyMiddleware } from './http/json-body.middleware';
+import { RateLimitMiddleware } from './http/rate-limit.middleware';
+import {
+  acceptJsonMiddleware,
+  jsonContentTypeMiddleware,
+  singleQueryValueMiddleware,
+} from './http/request-checks';
+import { ServiceTokenMiddleware } from './http/service-token.middleware';
 import { LosslessJsonInterceptor } from './http/lossless-json.interceptor';
 import { assignRequestId } from './http/request-id';
 import { CustomerUnitOfWork } from './locking/customer-unit-of-work';
@@ -80,7 +87,21 @@ export class AppModule implements NestModule {
     };
   }
 
+  /**
+   * Mounts the HTTP checks before routing, in the order of the statuses they send: 401 token, 429
+   * rate limit, 406 Accept, 415 Content-Type, 413 size and 400 JSON body, 400 repeated query
+   * parameter. An unknown route gets its 404 only after all of these.
+   */
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(jsonBodyMiddleware).forRoutes('*path');
+    consumer
+      .apply(
+        ServiceTokenMiddleware,
+        RateLimitMiddleware,
+        acceptJsonMiddleware,
+        jsonContentTypeMiddleware,
+        jsonBodyMiddleware,
+        singleQueryValueMiddleware,
+      )
+      .forRoutes('{/*path}');
   }
 }

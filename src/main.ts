@@ -12,6 +12,8 @@ import { checkNodeVersion } from './common/node-version';
 import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { prepareDatabase } from './database/migrate';
+import { malformedPathMiddleware } from './http/malformed-path.middleware';
+import { ServiceTokenVerifier } from './http/service-token';
 import { ConsumerStatus } from './messaging/consumer-status';
 import { createKafka } from './messaging/kafka-client';
 import { KafkaBatchServer } from './messaging/kafka-batch.server';
@@ -36,6 +38,13 @@ async function bootstrap(config: AppConfig, logger: Logger): Promise<void> {
   });
   app.useLogger(app.get(PinoNestLogger));
   app.disable('x-powered-by');
+  // Mounted ahead of the router, because the router cannot match a path with broken percent-encoding.
+  app.use(
+    malformedPathMiddleware(
+      new ServiceTokenVerifier(config.serviceTokens),
+      logger.child({ component: 'http' }),
+    ),
+  );
 
   const kafka = createKafka(config, logger, 'consumer');
   const handler = app.get(UsageBatchHandler);

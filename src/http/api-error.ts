@@ -6,6 +6,8 @@ export class ApiError extends HttpException {
     status: number,
     readonly apiErrorCode: number | null,
     readonly debugInfo: string,
+    /** Response headers that belong to this error, such as `Retry-After` on a 429. */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(debugInfo, status);
   }
@@ -18,6 +20,8 @@ export const SERVICE_ERROR_CODES = {
   readOnlyField: -80902,
   conflictingLockFields: -80903,
   unknownRoute: -80904,
+  rateLimited: -80905,
+  repeatedQueryParameter: -80906,
   internal: null,
 } as const;
 

@@ -9,6 +9,13 @@ export const MAX_BODY_BYTES = 65_536;
 
 const readText = express.text({ type: () => true, limit: MAX_BODY_BYTES });
 
+/** Turns the body parser's size error into a 413 ApiError. Other errors reach the filter unchanged. */
+function bodyReadError(error: unknown): unknown {
+  return (error as { status?: unknown }).status === 413
+    ? new ApiError(413, null, `request body is larger than ${MAX_BODY_BYTES} bytes; send at most that`)
+    : error;
+}
+
 /**
  * Reads a request body as text and parses it with the lossless JSON codec, so int64 values keep
  * their digits. Forbidden keys such as `__proto__` are rejected before any object is built.
@@ -20,12 +27,7 @@ export function jsonBodyMiddleware(request: Request, response: Response, next: N
   }
   readText(request, response, (error?: unknown) => {
     if (error) {
-      const status = (error as { status?: number }).status;
-      next(
-        status === 413
-          ? new ApiError(413, null, `request body is larger than ${MAX_BODY_BYTES} bytes`)
-          : error,
-      );
+      next(bodyReadError(error));
       return;
     }
     const text = typeof request.body === 'string' ? request.body : '';
