@@ -12,6 +12,7 @@ import { checkNodeVersion } from './common/node-version';
 import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { prepareDatabase } from './database/migrate';
+import { setupOpenApi } from './openapi/setup-openapi';
 import { malformedPathMiddleware } from './http/malformed-path.middleware';
 import { ServiceTokenVerifier } from './http/service-token';
 import { ConsumerStatus } from './messaging/consumer-status';
@@ -65,6 +66,7 @@ async function bootstrap(config: AppConfig, logger: Logger): Promise<void> {
   installShutdown(app, batchServer, relay, config, logger);
   await app.startAllMicroservices();
   relay.start(createKafka(config, logger, 'relay'));
+  setupOpenApi(app);
   await app.listen(config.http.port, '0.0.0.0');
   const address = app.getHttpServer().address();
   logger.info(

@@ -21,6 +21,19 @@ import { presentCustomer } from './customer.presenter';
 import { CustomerRepository } from './customer.repository';
 import { CustomerListRepository } from './customer-list.repository';
 import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
+import { ApiOperation, ApiParam } from '@nestjs/swagger';
+import { CUSTOMER_ATTRIBUTE_LIST } from './list-query-specs';
+import {
+  ApiCustomerIdParam,
+  ApiCustomerNotFound,
+  ApiDateFormatHeader,
+  ApiFilterAndSort,
+  ApiJsonBody,
+  ApiPaging,
+  ApiProvisioningRoutes,
+  ApiSuccess,
+} from '../openapi/openapi-decorators';
+import { AttributesResponseModel, CustomerAttributesModel, CustomerModel } from '../openapi/openapi-models';
 
 function parseItems(body: unknown): { key: string; value: string }[] {
   if (body === undefined) {
@@ -32,6 +45,8 @@ function parseItems(body: unknown): { key: string; value: string }[] {
 /** DRACOON's customerAttributes endpoints. */
 @Controller('api/v4/provisioning/customers/:customer_id/customerAttributes')
 @UseGuards(ServiceTokenGuard)
+@ApiProvisioningRoutes()
+@ApiCustomerIdParam()
 export class CustomerAttributesController {
   constructor(
     private readonly attributes: CustomerAttributesRepository,
@@ -41,6 +56,11 @@ export class CustomerAttributesController {
 
   /** The customer's attributes as {items, range}; `X-Sds-Date-Format` does not apply here, as in DRACOON. */
   @Get()
+  @ApiOperation({ operationId: 'requestCustomerAttributes', summary: "List a customer's attributes" })
+  @ApiSuccess(200, 'One page of attributes; filters on key and value ignore case.', AttributesResponseModel)
+  @ApiPaging()
+  @ApiFilterAndSort(CUSTOMER_ATTRIBUTE_LIST, 'key:sw:billing|value:cn:eu')
+  @ApiCustomerNotFound()
   async list(
     @Param('customer_id') rawId: string,
     @Query() query: Record<string, unknown>,
@@ -58,6 +78,15 @@ export class CustomerAttributesController {
 
   /** Sets the given keys and keeps the others; returns the Customer with its attributes. */
   @Put()
+  @ApiOperation({
+    operationId: 'updateCustomerAttributes',
+    summary: 'Set some attributes',
+    description: 'Sets the given keys and keeps the others.',
+  })
+  @ApiSuccess(200, 'The customer with all its attributes.', CustomerModel)
+  @ApiJsonBody(CustomerAttributesModel, 'The attributes to set; keys ignore case.')
+  @ApiDateFormatHeader()
+  @ApiCustomerNotFound()
   async merge(
     @Param('customer_id') rawId: string,
     @Body() body: unknown,
@@ -72,6 +101,16 @@ export class CustomerAttributesController {
   /** Replaces the whole attribute set (deprecated in DRACOON since 4.28.0, still served). */
   @Post()
   @HttpCode(201)
+  @ApiOperation({
+    operationId: 'setCustomerAttributes',
+    summary: 'Replace all attributes',
+    description: 'Deletes every attribute and stores the given ones. Deprecated in DRACOON; use PUT.',
+    deprecated: true,
+  })
+  @ApiSuccess(201, 'The customer with its new attributes.', CustomerModel)
+  @ApiJsonBody(CustomerAttributesModel, 'The whole new attribute set; keys ignore case.')
+  @ApiDateFormatHeader()
+  @ApiCustomerNotFound()
   async replace(
     @Param('customer_id') rawId: string,
     @Body() body: unknown,
@@ -85,6 +124,14 @@ export class CustomerAttributesController {
 
   @Delete(':key')
   @HttpCode(204)
+  @ApiOperation({ operationId: 'removeCustomerAttribute', summary: 'Delete one attribute' })
+  @ApiParam({
+    name: 'key',
+    description: 'The attribute key, in any case; letters, digits, _ and - (else 400 -80023).',
+    schema: { type: 'string', pattern: '^[a-zA-Z0-9_-]+$', maxLength: ATTRIBUTE_KEY_MAX },
+  })
+  @ApiSuccess(204, 'The attribute was deleted.')
+  @ApiCustomerNotFound(' or no attribute with this key (-70550)')
   async remove(@Param('customer_id') rawId: string, @Param('key') key: string): Promise<void> {
     const id = parseCustomerId(rawId);
     if (!ATTRIBUTE_KEY_PATTERN.test(key) || key.length > ATTRIBUTE_KEY_MAX) {

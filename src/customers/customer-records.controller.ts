@@ -6,15 +6,32 @@ import { parseCustomerId } from './customer-id';
 import { CustomerRecordsRepository } from './customer-records.repository';
 import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
 import { parsePaging } from './list-query';
+import { ApiOperation } from '@nestjs/swagger';
+import {
+  ApiCustomerIdParam,
+  ApiCustomerNotFound,
+  ApiDateFormatHeader,
+  ApiPaging,
+  ApiProvisioningRoutes,
+  ApiSuccess,
+} from '../openapi/openapi-decorators';
+import { LockHistoryListModel, UserListModel } from '../openapi/openapi-models';
 
 /** A customer's allocated users and lock history, paged with DRACOON's `offset`, `limit` and `range`. */
 @Controller('api/v4/provisioning/customers/:customer_id')
 @UseGuards(ServiceTokenGuard)
+@ApiProvisioningRoutes()
+@ApiCustomerIdParam()
 export class CustomerRecordsController {
   constructor(private readonly records: CustomerRecordsRepository) {}
 
   /** `{userId, allocatedAt}` items, ordered by allocation time then user id; the users live elsewhere. */
   @Get('users')
+  @ApiOperation({ operationId: 'requestCustomerUsers', summary: "List a customer's allocated users" })
+  @ApiSuccess(200, 'One page of user ids, by allocation time, then user id.', UserListModel)
+  @ApiPaging()
+  @ApiDateFormatHeader()
+  @ApiCustomerNotFound()
   async users(
     @Param('customer_id') rawId: string,
     @Query('offset') offset: unknown,
@@ -35,6 +52,11 @@ export class CustomerRecordsController {
 
   /** Every change of the lock reason set, newest first, with the reasons before and after it. */
   @Get('lockHistory')
+  @ApiOperation({ operationId: 'requestCustomerLockHistory', summary: "List a customer's lock changes" })
+  @ApiSuccess(200, 'One page of lock changes, newest first.', LockHistoryListModel)
+  @ApiPaging()
+  @ApiDateFormatHeader()
+  @ApiCustomerNotFound()
   async lockHistory(
     @Param('customer_id') rawId: string,
     @Query('offset') offset: unknown,

@@ -36,6 +36,28 @@ import {
 import { parseJson, stringifyJson } from '../common/json/lossless-json';
 import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
 import { parseNewCustomerRequest } from './new-customer.request';
+import { ApiOperation } from '@nestjs/swagger';
+import { CUSTOMER_LIST } from './list-query-specs';
+import {
+  ApiCustomerIdParam,
+  ApiCustomerNotFound,
+  ApiDateFormatHeader,
+  ApiFilterAndSort,
+  ApiIdempotencyKey,
+  ApiIncludeAttributes,
+  ApiJsonBody,
+  ApiPaging,
+  ApiProvisioningRoutes,
+  ApiSuccess,
+} from '../openapi/openapi-decorators';
+import {
+  CustomerListModel,
+  CustomerModel,
+  NewCustomerRequestModel,
+  NewCustomerResponseModel,
+  UpdateCustomerRequestModel,
+  UpdateCustomerResponseModel,
+} from '../openapi/openapi-models';
 
 function parseIncludeAttributes(raw: unknown): boolean {
   if (raw === undefined || raw === 'false') {
@@ -50,6 +72,7 @@ function parseIncludeAttributes(raw: unknown): boolean {
 /** DRACOON's provisioning endpoints for customers. */
 @Controller('api/v4/provisioning/customers')
 @UseGuards(ServiceTokenGuard)
+@ApiProvisioningRoutes()
 export class CustomersController {
   constructor(
     private readonly customers: CustomerRepository,
@@ -62,6 +85,12 @@ export class CustomersController {
 
   /** DRACOON's customer list: `offset`, `limit` (at most 500), `filter`, `sort` and `include_attributes`. */
   @Get()
+  @ApiOperation({ operationId: 'requestCustomers', summary: 'List customers' })
+  @ApiSuccess(200, 'One page of customers.', CustomerListModel)
+  @ApiPaging()
+  @ApiFilterAndSort(CUSTOMER_LIST, 'quotaUsed:ge:1073741824|isLocked:eq:false')
+  @ApiIncludeAttributes()
+  @ApiDateFormatHeader()
   async list(
     @Query() query: Record<string, unknown>,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
@@ -77,6 +106,15 @@ export class CustomersController {
 
   @Post()
   @HttpCode(201)
+  @ApiOperation({ operationId: 'createCustomer', summary: 'Create a customer' })
+  @ApiSuccess(
+    201,
+    'The customer was created, or an Idempotency-Key replayed its first response.',
+    NewCustomerResponseModel,
+  )
+  @ApiJsonBody(NewCustomerRequestModel, 'The new customer.')
+  @ApiIdempotencyKey()
+  @ApiDateFormatHeader()
   async create(
     @Body() body: unknown,
     @Req() request: AuthenticatedRequest,
@@ -114,6 +152,12 @@ export class CustomersController {
   }
 
   @Get(':customer_id')
+  @ApiOperation({ operationId: 'requestCustomer', summary: 'Get a customer' })
+  @ApiSuccess(200, 'The customer.', CustomerModel)
+  @ApiCustomerIdParam()
+  @ApiIncludeAttributes()
+  @ApiDateFormatHeader()
+  @ApiCustomerNotFound()
   async get(
     @Param('customer_id') rawId: string,
     @Query('include_attributes') includeAttributes: unknown,
@@ -131,6 +175,18 @@ export class CustomersController {
 
   /** Changes only the fields sent; `isLocked` sets or clears lock reason ADMIN, limits re-evaluate the lock. */
   @Put(':customer_id')
+  @ApiOperation({
+    operationId: 'updateCustomer',
+    summary: 'Change a customer',
+    description:
+      'Changes only the fields sent. isLocked sets or clears lock reason ADMIN; a new quotaMax or userMax ' +
+      're-evaluates the lock in the same transaction, and a limit below the usage locks the customer at once.',
+  })
+  @ApiSuccess(200, 'The customer after the change.', UpdateCustomerResponseModel)
+  @ApiCustomerIdParam()
+  @ApiJsonBody(UpdateCustomerRequestModel, 'The fields to change.')
+  @ApiDateFormatHeader()
+  @ApiCustomerNotFound()
   async update(
     @Param('customer_id') rawId: string,
     @Body() body: unknown,
@@ -151,6 +207,15 @@ export class CustomersController {
   /** Deletes the customer, its users and attributes, and publishes CustomerDeleted; ids are never reused. */
   @Delete(':customer_id')
   @HttpCode(204)
+  @ApiOperation({
+    operationId: 'removeCustomer',
+    summary: 'Delete a customer',
+    description:
+      'Deletes its users and attributes too and publishes CustomerDeleted; the id is never reused.',
+  })
+  @ApiSuccess(204, 'The customer was deleted.')
+  @ApiCustomerIdParam()
+  @ApiCustomerNotFound()
   async remove(@Param('customer_id') rawId: string, @Req() request: AuthenticatedRequest): Promise<void> {
     await this.records.delete(parseCustomerId(rawId), this.actorOf(request));
   }
