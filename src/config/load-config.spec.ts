@@ -37,7 +37,11 @@ describe('loadConfig', () => {
   });
 
   it('reads named tokens and the single token', () => {
-    const sut = loadConfig({ SERVICE_TOKENS: `ops:${TOKEN},billing-2:${TOKEN}x`, SERVICE_TOKEN: 'short' });
+    const sut = loadConfig({
+      APP_ENV: 'test',
+      SERVICE_TOKENS: `ops:${TOKEN},billing-2:${TOKEN}x`,
+      SERVICE_TOKEN: 'short',
+    });
 
     expect(sut.serviceTokens).toEqual([
       { name: 'ops', secret: TOKEN },
@@ -60,9 +64,14 @@ describe('loadConfig', () => {
     ['DEDUPE_RETENTION', { DEDUPE_RETENTION: '14 days' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
     ['TEST_FAULT_POINTS', { TEST_FAULT_POINTS: 'somewhere:1' }],
+    ['KAFKA_TOPIC_USERS', { KAFKA_TOPIC_USERS: 'storage.usage' }],
+    ['KAFKA_TOPIC_DLQ', { KAFKA_TOPIC_DLQ: 'user.allocation' }],
+    ['DEDUPE_RETENTION', { DEDUPE_RETENTION: '99999999d' }],
+    ['SERVICE_TOKEN', { APP_ENV: 'production', SERVICE_TOKEN: 'a' }],
   ])('rejects an invalid %s', (variable, env) => {
     const error = configError({
       SERVICE_TOKEN: 'dev',
+      APP_ENV: 'test',
       ...env,
       ...(variable === 'SERVICE_TOKENS' ? { SERVICE_TOKEN: '' } : {}),
     });

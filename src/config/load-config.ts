@@ -18,6 +18,8 @@ const FAULT_POINTS = ['before-db-commit', 'after-db-commit', 'after-relay-send']
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const DURATION = /^([1-9][0-9]*)(ms|s|m|h|d)$/;
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** Ten years: far beyond any topic retention, and still a valid PostgreSQL interval. */
+const MAX_DEDUPE_RETENTION_MS = 3650 * 86_400_000;
 
 function text(env: Env, name: string, fallback: string): string {
   const value = env[name];
@@ -50,13 +52,39 @@ function topic(env: Env, name: string, fallback: string): string {
   return value;
 }
 
-function duration(env: Env, name: string, fallback: string): number {
+function duration(env: Env, name: string, fallback: string, maxMs: number): number {
   const raw = text(env, name, fallback);
   const match = DURATION.exec(raw);
   if (!match) {
     throw new ConfigError(name, `expected a duration such as 14d, 12h or 30m, got "${raw}"`);
   }
-  return Number(match[1]) * DURATION_UNITS_MS[match[2]];
+  const ms = Number(match[1]) * DURATION_UNITS_MS[match[2]];
+  if (ms > maxMs) {
+    throw new ConfigError(name, `"${raw}" is longer than the maximum of ${maxMs / 86_400_000}d`);
+  }
+  return ms;
+}
+
+/** Each topic has one role: a DLQ equal to an inbound topic would dead-letter its own dead letters for ever. */
+function checkDistinctTopics(topics: Record<string, string>): void {
+  const variables: Record<string, string> = {
+    storage: 'KAFKA_TOPIC_STORAGE',
+    users: 'KAFKA_TOPIC_USERS',
+    admin: 'KAFKA_TOPIC_ADMIN',
+    locks: 'KAFKA_TOPIC_LOCKS',
+    deadLetters: 'KAFKA_TOPIC_DLQ',
+  };
+  const seen = new Map<string, string>();
+  for (const [role, name] of Object.entries(topics)) {
+    const earlier = seen.get(name);
+    if (earlier !== undefined) {
+      throw new ConfigError(
+        variables[role],
+        `"${name}" is also ${variables[earlier]}; every topic variable needs its own topic`,
+      );
+    }
+    seen.set(name, role);
+  }
 }
 
 function brokers(env: Env): string[] {
@@ -150,19 +178,29 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('SERVICE_SOURCE', 'must be at most 200 bytes without control characters');
   }
 
+  const topics = {
+    storage: topic(env, 'KAFKA_TOPIC_STORAGE', 'storage.usage'),
+    users: topic(env, 'KAFKA_TOPIC_USERS', 'user.allocation'),
+    admin: topic(env, 'KAFKA_TOPIC_ADMIN', 'customer.admin'),
+    locks: topic(env, 'KAFKA_TOPIC_LOCKS', 'customer.lock'),
+    deadLetters: topic(env, 'KAFKA_TOPIC_DLQ', 'quota.dlq'),
+  };
+  checkDistinctTopics(topics);
+  const single = text(env, 'SERVICE_TOKEN', '');
+  if (appEnv === 'production' && single !== '' && single.length < 32) {
+    throw new ConfigError(
+      'SERVICE_TOKEN',
+      'must be at least 32 characters in production; use SERVICE_TOKENS for named tokens',
+    );
+  }
+
   return {
     appEnv,
     kafka: {
       brokers: brokers(env),
       groupId: text(env, 'KAFKA_GROUP_ID', 'quota-lock-service'),
       clientId: text(env, 'KAFKA_CLIENT_ID', 'quota-lock-service'),
-      topics: {
-        storage: topic(env, 'KAFKA_TOPIC_STORAGE', 'storage.usage'),
-        users: topic(env, 'KAFKA_TOPIC_USERS', 'user.allocation'),
-        admin: topic(env, 'KAFKA_TOPIC_ADMIN', 'customer.admin'),
-        locks: topic(env, 'KAFKA_TOPIC_LOCKS', 'customer.lock'),
-        deadLetters: topic(env, 'KAFKA_TOPIC_DLQ', 'quota.dlq'),
-      },
+      topics,
       topicPartitions: integer(env, 'KAFKA_TOPIC_PARTITIONS', 3, 1, 1000),
       adminSources: new Set(list(env, 'KAFKA_ADMIN_SOURCES')),
       usageSources: usageSources.length > 0 ? new Set(usageSources) : null,
@@ -178,7 +216,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     serviceTokens: tokens,
     serviceSource,
     maxEventBytes: integer(env, 'MAX_EVENT_BYTES', 65536, 1024, 1_048_576),
-    dedupeRetentionMs: duration(env, 'DEDUPE_RETENTION', '14d'),
+    dedupeRetentionMs: duration(env, 'DEDUPE_RETENTION', '14d', MAX_DEDUPE_RETENTION_MS),
     relayPollMs: integer(env, 'RELAY_POLL_MS', 1000, 10, 600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 25000, 1000, 600_000),
     logLevel,

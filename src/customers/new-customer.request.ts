@@ -74,6 +74,24 @@ function userMax(value: bigint | undefined): bigint {
   return checkRange('userMax', value, -1n, INT32_MAX);
 }
 
+/** Matches field names that may hold a secret, at any depth and in any case (`password`, `oldPassword`). */
+const SECRET_FIELD = /passw(or)?d|secret|token/i;
+
+/** Copies a JSON value without the fields that may hold a secret, so they are never echoed or kept. */
+function withoutSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(withoutSecrets);
+  }
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([key]) => !SECRET_FIELD.test(key))
+        .map(([key, item]) => [key, withoutSecrets(item)]),
+    );
+  }
+  return value;
+}
+
 function firstAdminUser(body: Body): FirstAdminUser | null {
   const value = body.firstAdminUser;
   if (value === undefined || value === null) {
@@ -82,12 +100,7 @@ function firstAdminUser(body: Body): FirstAdminUser | null {
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw badRequest(-80002, 'firstAdminUser must be an object');
   }
-  const { password: _password, ...echo } = value as Body;
-  const authData = echo.authData;
-  if (authData && typeof authData === 'object' && !Array.isArray(authData)) {
-    const { password: _authPassword, ...safeAuthData } = authData as Body;
-    echo.authData = safeAuthData;
-  }
+  const echo = withoutSecrets(value) as Body;
   for (const field of ['firstName', 'lastName', 'userName', 'email']) {
     textField(echo, field, 150);
   }

@@ -27,6 +27,13 @@ export class DatabaseService {
   async transaction<T>(work: (client: PoolClient) => Promise<T>, hooks: TransactionHooks = {}): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // pg-pool drops its own error listener while a client is checked out, so a connection lost
+    // mid-transaction would otherwise be an unhandled 'error' event that ends the process. The
+    // query in flight still rejects and is retried as an availability error.
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -43,6 +50,7 @@ export class DatabaseService {
       }
       throw error;
     } finally {
+      client.off('error', onError);
       // A connection that failed is destroyed rather than returned to the pool.
       client.release(broken);
     }

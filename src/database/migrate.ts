@@ -18,6 +18,8 @@ export async function ensureDatabase(url: string): Promise<boolean> {
   maintenance.pathname = '/postgres';
 
   const client = new Client({ connectionString: maintenance.toString() });
+  // A lost connection rejects the query in flight; the listener only keeps the process alive.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -40,6 +42,7 @@ export async function ensureDatabase(url: string): Promise<boolean> {
 /** Runs pending migrations while holding an advisory lock on a dedicated connection. */
 export async function runMigrations(url: string): Promise<string[]> {
   const lockClient = new Client({ connectionString: url });
+  lockClient.on('error', () => undefined);
   await lockClient.connect();
   const dataSource = new DataSource(dataSourceOptions(url, 2));
   try {

@@ -1,18 +1,31 @@
 import { Injectable } from '@nestjs/common';
 
+/**
+ * How long membership counts without a heartbeat: the consumer's session timeout, after which
+ * the broker itself would have dropped the member.
+ */
+export const MEMBERSHIP_STALE_MS = 15_000;
+
 /** Group membership of this instance's consumer, for readiness. */
 @Injectable()
 export class ConsumerStatus {
   private member = false;
+  private lastContact = 0;
   private partitions: Record<string, number[]> = {};
   private lastError: string | null = null;
 
   get isMember(): boolean {
-    return this.member;
+    return this.member && Date.now() - this.lastContact < MEMBERSHIP_STALE_MS;
+  }
+
+  /** Records a successful heartbeat or fetch: the broker still sees this member. */
+  contact(): void {
+    this.lastContact = Date.now();
   }
 
   joined(partitions: Record<string, number[]>): void {
     this.member = true;
+    this.lastContact = Date.now();
     this.partitions = partitions;
     this.lastError = null;
   }
@@ -24,6 +37,6 @@ export class ConsumerStatus {
   }
 
   snapshot(): { member: boolean; partitions: Record<string, number[]>; lastError: string | null } {
-    return { member: this.member, partitions: this.partitions, lastError: this.lastError };
+    return { member: this.isMember, partitions: this.partitions, lastError: this.lastError };
   }
 }

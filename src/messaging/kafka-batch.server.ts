@@ -189,6 +189,8 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
         'joined consumer group',
       );
     });
+    consumer.on(consumer.events.HEARTBEAT, () => status.contact());
+    consumer.on(consumer.events.FETCH, () => status.contact());
     consumer.on(consumer.events.STOP, () => status.left(null));
     consumer.on(consumer.events.DISCONNECT, () => status.left(null));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
