@@ -65,6 +65,7 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
     ['TEST_FAULT_POINTS', { TEST_FAULT_POINTS: 'somewhere:1' }],
     ['KAFKA_TOPIC_USERS', { KAFKA_TOPIC_USERS: 'storage.usage' }],
+    ['KAFKA_GROUP_ID', { KAFKA_GROUP_ID: '   ' }],
     ['KAFKA_TOPIC_DLQ', { KAFKA_TOPIC_DLQ: 'user.allocation' }],
     ['DEDUPE_RETENTION', { DEDUPE_RETENTION: '99999999d' }],
     ['SERVICE_TOKEN', { APP_ENV: 'production', SERVICE_TOKEN: 'a' }],

@@ -102,6 +102,17 @@ function brokers(env: Env): string[] {
   return result;
 }
 
+function groupId(env: Env): string {
+  const value = text(env, 'KAFKA_GROUP_ID', 'quota-lock-service');
+  if (!/^[\x21-\x7e]{1,249}$/.test(value)) {
+    throw new ConfigError(
+      'KAFKA_GROUP_ID',
+      `"${value}" must be 1 to 249 printable ASCII characters without spaces`,
+    );
+  }
+  return value;
+}
+
 function databaseUrl(env: Env): string {
   const value = text(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/quota_lock');
   let url: URL;
@@ -198,7 +209,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     appEnv,
     kafka: {
       brokers: brokers(env),
-      groupId: text(env, 'KAFKA_GROUP_ID', 'quota-lock-service'),
+      groupId: groupId(env),
       clientId: text(env, 'KAFKA_CLIENT_ID', 'quota-lock-service'),
       topics,
       topicPartitions: integer(env, 'KAFKA_TOPIC_PARTITIONS', 3, 1, 1000),

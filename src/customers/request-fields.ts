@@ -55,6 +55,10 @@ export function textField(body: Body, field: string, max: number): string | unde
   if (/[\u0000-\u001f\u007f]/.test(value)) {
     throw badRequest(-80023, `${field} contains control characters`);
   }
+  // A lone surrogate cannot be stored as UTF-8; PostgreSQL would keep U+FFFD instead.
+  if (!value.isWellFormed()) {
+    throw badRequest(-80023, `${field} contains an unpaired UTF-16 surrogate`);
+  }
   return value;
 }
 

@@ -93,6 +93,7 @@ describe('customer attributes', () => {
     ],
     ['missing value', [{ key: 'a' }], -80000n],
     ['too long value', [{ key: 'a', value: 'x'.repeat(4097) }], -80007n],
+    ['unpaired surrogate', [{ key: 'a', value: 'bad \ud800 text' }], -80023n],
   ])('rejects %s', async (_case, items, errorCode) => {
     const customerId = await createCustomer(service.baseUrl, { quotaMax: '-1', userMax: '5' });
 
