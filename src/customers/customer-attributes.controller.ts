@@ -16,7 +16,7 @@ import { ApiError, badRequest } from '../http/api-error';
 import { ServiceTokenGuard } from '../http/service-token.guard';
 import { ATTRIBUTE_KEY_MAX, ATTRIBUTE_KEY_PATTERN, parseAttributeItems } from './attribute-items';
 import { CustomerAttributesRepository } from './customer-attributes.repository';
-import { parseCustomerId } from './customer-id';
+import { parseCustomerIdParam as parseCustomerId } from '../http/customer-id.param';
 import { presentCustomer } from './customer.presenter';
 import { CustomerRepository } from './customer.repository';
 import { CustomerListRepository } from './customer-list.repository';

@@ -2,7 +2,7 @@ import { Controller, Get, Headers, Param, Query, UseGuards } from '@nestjs/commo
 
 import { ApiError } from '../http/api-error';
 import { ServiceTokenGuard } from '../http/service-token.guard';
-import { parseCustomerId } from './customer-id';
+import { parseCustomerIdParam as parseCustomerId } from '../http/customer-id.param';
 import { CustomerRecordsRepository } from './customer-records.repository';
 import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
 import { parsePaging } from './list-query';

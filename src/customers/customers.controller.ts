@@ -23,7 +23,7 @@ import { Inject } from '@nestjs/common';
 import { presentCustomer, presentNewCustomer, presentUpdatedCustomer } from './customer.presenter';
 import { CustomerUpdateService } from './customer-update.service';
 import { parseUpdateCustomerRequest } from './update-customer.request';
-import { parseCustomerId } from './customer-id';
+import { parseCustomerIdParam as parseCustomerId } from '../http/customer-id.param';
 import { CustomerRepository } from './customer.repository';
 import { CustomerRecordsRepository } from './customer-records.repository';
 import { CustomerListRepository } from './customer-list.repository';
