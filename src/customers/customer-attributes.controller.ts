@@ -16,7 +16,7 @@ import { ApiError, badRequest } from '../http/api-error';
 import { ServiceTokenGuard } from '../http/service-token.guard';
 import { ATTRIBUTE_KEY_MAX, ATTRIBUTE_KEY_PATTERN, parseAttributeItems } from './attribute-items';
 import { CustomerAttributesRepository } from './customer-attributes.repository';
-import { parseCustomerIdParam as parseCustomerId } from '../http/customer-id.param';
+import { parseCustomerIdParam } from '../http/customer-id.param';
 import { presentCustomer } from './customer.presenter';
 import { CustomerRepository } from './customer.repository';
 import { CustomerListRepository } from './customer-list.repository';
@@ -65,7 +65,7 @@ export class CustomerAttributesController {
     @Param('customer_id') rawId: string,
     @Query() query: Record<string, unknown>,
   ): Promise<Record<string, unknown>> {
-    const id = parseCustomerId(rawId);
+    const id = parseCustomerIdParam(rawId);
     const page = await this.lists.attributes(id, query);
     if (page.total === 0 && !(await this.customers.findById(id, false))) {
       throw new ApiError(404, -90103, `customer ${id} not found`);
@@ -92,7 +92,7 @@ export class CustomerAttributesController {
     @Body() body: unknown,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
-    const id = parseCustomerId(rawId);
+    const id = parseCustomerIdParam(rawId);
     const render = dateRendererFor(dateFormat);
     await this.attributes.merge(id, parseItems(body));
     return this.present(id, render);
@@ -116,7 +116,7 @@ export class CustomerAttributesController {
     @Body() body: unknown,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
-    const id = parseCustomerId(rawId);
+    const id = parseCustomerIdParam(rawId);
     const render = dateRendererFor(dateFormat);
     await this.attributes.replace(id, parseItems(body));
     return this.present(id, render);
@@ -133,7 +133,7 @@ export class CustomerAttributesController {
   @ApiSuccess(204, 'The attribute was deleted.')
   @ApiCustomerNotFound(' or no attribute with this key (-70550)')
   async remove(@Param('customer_id') rawId: string, @Param('key') key: string): Promise<void> {
-    const id = parseCustomerId(rawId);
+    const id = parseCustomerIdParam(rawId);
     if (!ATTRIBUTE_KEY_PATTERN.test(key) || key.length > ATTRIBUTE_KEY_MAX) {
       throw badRequest(
         -80023,

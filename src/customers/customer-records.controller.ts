@@ -2,7 +2,7 @@ import { Controller, Get, Headers, Param, Query, UseGuards } from '@nestjs/commo
 
 import { ApiError } from '../http/api-error';
 import { ServiceTokenGuard } from '../http/service-token.guard';
-import { parseCustomerIdParam as parseCustomerId } from '../http/customer-id.param';
+import { parseCustomerIdParam } from '../http/customer-id.param';
 import { CustomerRecordsRepository } from './customer-records.repository';
 import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
 import { parsePaging } from './list-query';
@@ -38,7 +38,7 @@ export class CustomerRecordsController {
     @Query('limit') limit: unknown,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
-    const id = parseCustomerId(rawId);
+    const id = parseCustomerIdParam(rawId);
     const page = parsePaging(offset, limit);
     const render = dateRendererFor(dateFormat);
     await this.requireCustomer(id);
@@ -63,7 +63,7 @@ export class CustomerRecordsController {
     @Query('limit') limit: unknown,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
-    const id = parseCustomerId(rawId);
+    const id = parseCustomerIdParam(rawId);
     const page = parsePaging(offset, limit);
     const render = dateRendererFor(dateFormat);
     await this.requireCustomer(id);

@@ -23,7 +23,7 @@ import { Inject } from '@nestjs/common';
 import { presentCustomer, presentNewCustomer, presentUpdatedCustomer } from './customer.presenter';
 import { CustomerUpdateService } from './customer-update.service';
 import { parseUpdateCustomerRequest } from './update-customer.request';
-import { parseCustomerIdParam as parseCustomerId } from '../http/customer-id.param';
+import { parseCustomerIdParam } from '../http/customer-id.param';
 import { CustomerRepository } from './customer.repository';
 import { CustomerRecordsRepository } from './customer-records.repository';
 import { CustomerListRepository } from './customer-list.repository';
@@ -163,7 +163,7 @@ export class CustomersController {
     @Query('include_attributes') includeAttributes: unknown,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
-    const id = parseCustomerId(rawId);
+    const id = parseCustomerIdParam(rawId);
     const withAttributes = parseIncludeAttributes(includeAttributes);
     const render = dateRendererFor(dateFormat);
     const customer = await this.customers.findById(id, withAttributes);
@@ -193,7 +193,7 @@ export class CustomersController {
     @Req() request: AuthenticatedRequest,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
-    const id = parseCustomerId(rawId);
+    const id = parseCustomerIdParam(rawId);
     const render = dateRendererFor(dateFormat);
     const update = parseUpdateCustomerRequest(body);
     await this.updates.update(id, update, this.actorOf(request));
@@ -217,7 +217,7 @@ export class CustomersController {
   @ApiCustomerIdParam()
   @ApiCustomerNotFound()
   async remove(@Param('customer_id') rawId: string, @Req() request: AuthenticatedRequest): Promise<void> {
-    await this.records.delete(parseCustomerId(rawId), this.actorOf(request));
+    await this.records.delete(parseCustomerIdParam(rawId), this.actorOf(request));
   }
 
   private actorOf(request: AuthenticatedRequest): { actor: string; causationId: string } {
