@@ -20,6 +20,7 @@ import { parseCustomerIdParam } from '../http/customer-id.param';
 import { presentCustomer } from './customer.presenter';
 import { CustomerRepository } from './customer.repository';
 import { CustomerListRepository } from './customer-list.repository';
+import { rejectUnknownQueryParameters } from './query-parameters';
 import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
 import { ApiOperation, ApiParam } from '@nestjs/swagger';
 import { CUSTOMER_ATTRIBUTE_LIST } from './list-query-specs';
@@ -66,6 +67,7 @@ export class CustomerAttributesController {
     @Query() query: Record<string, unknown>,
   ): Promise<Record<string, unknown>> {
     const id = parseCustomerIdParam(rawId);
+    rejectUnknownQueryParameters(query, ['offset', 'limit', 'filter', 'sort']);
     const page = await this.lists.attributes(id, query);
     if (page.total === 0 && !(await this.customers.findById(id, false))) {
       throw new ApiError(404, -90103, `customer ${id} not found`);

@@ -6,6 +6,7 @@ import { parseCustomerIdParam } from '../http/customer-id.param';
 import { CustomerRecordsRepository } from './customer-records.repository';
 import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
 import { parsePaging } from './list-query';
+import { rejectUnknownQueryParameters } from './query-parameters';
 import { ApiOperation } from '@nestjs/swagger';
 import {
   ApiCustomerIdParam,
@@ -34,12 +35,12 @@ export class CustomerRecordsController {
   @ApiCustomerNotFound()
   async users(
     @Param('customer_id') rawId: string,
-    @Query('offset') offset: unknown,
-    @Query('limit') limit: unknown,
+    @Query() query: Record<string, unknown>,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
     const id = parseCustomerIdParam(rawId);
-    const page = parsePaging(offset, limit);
+    rejectUnknownQueryParameters(query, ['offset', 'limit']);
+    const page = parsePaging(query.offset, query.limit);
     const render = dateRendererFor(dateFormat);
     await this.requireCustomer(id);
 
@@ -59,12 +60,12 @@ export class CustomerRecordsController {
   @ApiCustomerNotFound()
   async lockHistory(
     @Param('customer_id') rawId: string,
-    @Query('offset') offset: unknown,
-    @Query('limit') limit: unknown,
+    @Query() query: Record<string, unknown>,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
     const id = parseCustomerIdParam(rawId);
-    const page = parsePaging(offset, limit);
+    rejectUnknownQueryParameters(query, ['offset', 'limit']);
+    const page = parsePaging(query.offset, query.limit);
     const render = dateRendererFor(dateFormat);
     await this.requireCustomer(id);
 

@@ -69,7 +69,7 @@ export class CustomerUpdateService {
           throw badRequest(-80001, outcome.message);
         }
       }
-      await this.writeDescriptiveFields(client, id, update);
+      await this.writeDescriptiveFields(client, stored, update);
     });
   }
 
@@ -101,27 +101,28 @@ export class CustomerUpdateService {
 
   private async writeDescriptiveFields(
     client: PoolClient,
-    id: bigint,
+    stored: Customer,
     update: CustomerUpdate,
   ): Promise<void> {
     const assignments: string[] = [];
-    const values: unknown[] = [id.toString()];
-    const set = (column: string, value: unknown): void => {
+    const values: unknown[] = [stored.id.toString()];
+    // Only values that differ from the stored ones are written, so a GET body sent back unchanged
+    // leaves updated_at alone.
+    const set = (column: string, value: string | null | undefined, current: string | null): void => {
+      if (value === undefined || value === current) {
+        return;
+      }
       values.push(value);
       assignments.push(`${column} = $${values.length}`);
     };
-    if (update.companyName !== undefined) {
-      set('company_name', update.companyName);
-    }
-    if (update.customerContractType !== undefined) {
-      set('customer_contract_type', update.customerContractType);
-    }
-    if (update.providerCustomerId !== undefined) {
-      set('provider_customer_id', update.providerCustomerId);
-    }
-    if (update.webhooksMax !== undefined) {
-      set('webhooks_max', update.webhooksMax === null ? null : update.webhooksMax.toString());
-    }
+    set('company_name', update.companyName, stored.companyName);
+    set('customer_contract_type', update.customerContractType, stored.customerContractType);
+    set('provider_customer_id', update.providerCustomerId, stored.providerCustomerId);
+    set(
+      'webhooks_max',
+      update.webhooksMax === undefined ? undefined : (update.webhooksMax?.toString() ?? null),
+      stored.webhooksMax?.toString() ?? null,
+    );
     if (assignments.length > 0) {
       await client.query(
         `UPDATE customer SET ${assignments.join(', ')}, updated_at = clock_timestamp() WHERE id = $1`,

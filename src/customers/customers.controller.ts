@@ -27,6 +27,7 @@ import { parseCustomerIdParam } from '../http/customer-id.param';
 import { CustomerRepository } from './customer.repository';
 import { CustomerRecordsRepository } from './customer-records.repository';
 import { CustomerListRepository } from './customer-list.repository';
+import { rejectUnknownQueryParameters } from './query-parameters';
 import {
   IDEMPOTENCY_HEADER,
   IdempotencyService,
@@ -95,6 +96,7 @@ export class CustomersController {
     @Query() query: Record<string, unknown>,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
+    rejectUnknownQueryParameters(query, ['offset', 'limit', 'filter', 'sort', 'include_attributes']);
     const withAttributes = parseIncludeAttributes(query.include_attributes);
     const render = dateRendererFor(dateFormat);
     const page = await this.lists.customers(query, withAttributes);
@@ -131,7 +133,7 @@ export class CustomersController {
     if (key === null) {
       id = await this.customers.create(input, actor);
     } else {
-      const result = await this.idempotency.run(tokenName, key, requestHash(body), (client) =>
+      const result = await this.idempotency.run(tokenName, key, requestHash(input), (client) =>
         this.customers.createIn(client, input, actor),
       );
       if (result.replayed && result.body !== null) {
@@ -160,11 +162,12 @@ export class CustomersController {
   @ApiCustomerNotFound()
   async get(
     @Param('customer_id') rawId: string,
-    @Query('include_attributes') includeAttributes: unknown,
+    @Query() query: Record<string, unknown>,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
     const id = parseCustomerIdParam(rawId);
-    const withAttributes = parseIncludeAttributes(includeAttributes);
+    rejectUnknownQueryParameters(query, ['include_attributes']);
+    const withAttributes = parseIncludeAttributes(query.include_attributes);
     const render = dateRendererFor(dateFormat);
     const customer = await this.customers.findById(id, withAttributes);
     if (!customer) {

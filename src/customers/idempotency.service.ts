@@ -28,7 +28,10 @@ export function parseIdempotencyKey(header: unknown): string | null {
   return header;
 }
 
-/** Hash of the parsed body in canonical form, so formatting and key order do not matter. */
+/**
+ * Hash of the validated request in canonical form, so formatting, key order and an integer sent as
+ * a number or as a decimal string do not matter.
+ */
 export function requestHash(body: unknown): Buffer {
   const canonical = (value: unknown): unknown => {
     if (Array.isArray(value)) {

@@ -31,6 +31,15 @@ function dedupeIdentity(customerId: bigint, source: string, eventId: string): st
   return JSON.stringify([customerId.toString(), source, eventId]);
 }
 
+function sameUsage(before: CustomerUsage, after: CustomerUsage): boolean {
+  return (
+    before.quotaUsed === after.quotaUsed &&
+    before.quotaMax === after.quotaMax &&
+    before.userUsed === after.userUsed &&
+    before.userMax === after.userMax
+  );
+}
+
 function fingerprintHash(fingerprint: string): string {
   return createHash('sha256').update(fingerprint).digest('hex');
 }
@@ -119,8 +128,9 @@ export class CustomerUnitOfWork {
         continue;
       }
       markApplied(index, identity);
+      // An admin action that changes nothing leaves the row, and so updated_at, alone.
+      customer.dirty ||= result.transitions.length > 0 || !sameUsage(customer.state, result.state);
       customer.state = result.state;
-      customer.dirty = true;
       let published = 0;
       for (const transition of result.transitions) {
         if (transition.publishes) {

@@ -166,6 +166,7 @@ describe('customer list and attribute list', () => {
     ['filter=isLocked:eq:maybe', -80005n],
     ['filter=createdAt:ge:2026-02-30', -80023n],
     ['sort=companyName:sideways', -80000n],
+    ['foo=1', -80000n],
   ])('rejects %s', async (query, errorCode) => {
     const result = await list(query);
 

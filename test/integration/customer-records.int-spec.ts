@@ -54,6 +54,16 @@ describe('customer users and lock history', () => {
     expect(result.body.errorCode).toBe(-80024n);
   });
 
+  it('rejects a filter on users', async () => {
+    const customerId = await createCustomer(service.baseUrl, { quotaMax: '-1', userMax: '10' });
+
+    const result = await request(service.baseUrl, 'GET', `${PATH}/${customerId}/users?filter=userId:eq:bob`);
+
+    expect(result.status).toBe(400);
+    expect(result.body.errorCode).toBe(-80000n);
+    expect(result.body.debugInfo).toContain('filter');
+  });
+
   it('accepts paging limit 500', async () => {
     const customerId = await createCustomer(service.baseUrl, { quotaMax: '-1', userMax: '10' });
 

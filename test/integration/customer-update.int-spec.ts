@@ -162,6 +162,7 @@ describe('customer update by PUT', () => {
     expect(result.status).toBe(200);
     expect(result.text).toContain('"quotaMax":9223372036854775807');
     expect(result.body.lockVersion).toBe(0n);
+    expect(result.body.updatedAt).toBe(read.body.updatedAt);
   });
 
   it('rejects a changed read-only field', async () => {

@@ -6,7 +6,7 @@ const PATH = '/api/v4/provisioning/customers';
 const OTHER_TOKEN = 'other-token-0123456789abcdefghijklmnop';
 const BODY = '{"customerContractType":"pay","companyName":"Once Ltd","quotaMax":1048576,"userMax":3}';
 const SAME_BODY_REORDERED =
-  '{ "userMax": 3, "quotaMax": 1048576, "companyName": "Once Ltd", "customerContractType": "pay" }';
+  '{ "userMax": "3", "quotaMax": 1048576, "companyName": "Once Ltd", "customerContractType": "pay" }';
 
 describe('idempotent customer creation', () => {
   const fixture = new ServiceFixture('idempotency');
