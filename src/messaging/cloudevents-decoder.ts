@@ -51,7 +51,7 @@ function decodeEvent(message: RawInboundMessage, topic: InboundTopicKind, rules:
   const value = parseValue(message.value);
   const { envelope, data } = readEnvelope(message.headers, value);
   const type = checkTypeForTopic(envelope.type, topic);
-  checkSource(envelope.source, rules.allowedSources);
+  checkSource(envelope.source, rules.allowedSources, rules.allowedSourcesSetting ?? 'the allowed sources');
   checkKey(message.key, envelope.subject, data);
   return readEventData(type, envelope, data);
 }
@@ -112,11 +112,11 @@ function checkTypeForTopic(type: string, topic: InboundTopicKind): InboundEventT
   return type as InboundEventType;
 }
 
-function checkSource(source: string, allowedSources: ReadonlySet<string> | null): void {
+function checkSource(source: string, allowedSources: ReadonlySet<string> | null, setting: string): void {
   if (allowedSources !== null && !allowedSources.has(source)) {
     throw new DecodeFailure(
       'SOURCE_NOT_ALLOWED',
-      `source ${quote(source)} is not in the allowed sources; add it to the allowed sources or fix the producer`,
+      `source ${quote(source)} is not in ${setting}; add it there or fix the producer`,
     );
   }
 }

@@ -37,6 +37,11 @@ export class ConsumerStatus {
   }
 
   snapshot(): { member: boolean; partitions: Record<string, number[]>; lastError: string | null } {
-    return { member: this.isMember, partitions: this.partitions, lastError: this.lastError };
+    const member = this.isMember;
+    const silentMs = Date.now() - this.lastContact;
+    // A member that stopped hearing from the broker keeps no partitions in the broker's view either.
+    const lastError =
+      this.member && !member ? `no heartbeat or fetch for ${Math.round(silentMs / 1000)} s` : this.lastError;
+    return { member, partitions: member ? this.partitions : {}, lastError };
   }
 }

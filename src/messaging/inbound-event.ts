@@ -41,6 +41,8 @@ export interface DecodeRules {
   maxEventBytes: number;
   /** CloudEvents sources accepted by exact match, or null to accept any source. */
   allowedSources: ReadonlySet<string> | null;
+  /** The setting that holds `allowedSources`, named in the rejection so an operator knows what to change. */
+  allowedSourcesSetting?: string;
 }
 
 export type DecodeResult =

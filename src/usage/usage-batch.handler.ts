@@ -63,6 +63,7 @@ export class UsageBatchHandler {
       const decoded = decodeInboundMessage(message, batch.kind, {
         maxEventBytes: this.config.maxEventBytes,
         allowedSources,
+        allowedSourcesSetting: batch.kind === 'admin' ? 'KAFKA_ADMIN_SOURCES' : 'KAFKA_USAGE_SOURCES',
       });
       if (!decoded.ok) {
         letters.push(this.letter(batch, message, decoded.reason, decoded.error));
