@@ -78,24 +78,6 @@ export function presentUpdatedCustomer(
   customer: Customer,
   render: DateRenderer = DEFAULT_DATE_RENDERER,
 ): Record<string, unknown> {
-  const isLocked = customer.lockReasons.length > 0;
-  return {
-    id: customer.id,
-    companyName: customer.companyName,
-    customerContractType: customer.customerContractType,
-    quotaMax: customer.quotaMax,
-    userMax: customer.userMax,
-    isLocked,
-    lockStatus: isLocked,
-    lockReasons: customer.lockReasons,
-    lockVersion: customer.lockVersion,
-    trialDays: customer.trialDaysLeft,
-    providerCustomerId: customer.providerCustomerId,
-    webhooksMax: customer.webhooksMax,
-    customerAttributes: attributesOf(customer),
-    createdAt: render(customer.createdAt),
-    updatedAt: render(customer.updatedAt),
-    customerUuid: customer.customerUuid,
-    activationCode: customer.activationCode,
-  };
+  // The update response has the create response's fields, without firstAdminUser, plus updatedAt.
+  return { ...presentNewCustomer(customer, null, render), updatedAt: render(customer.updatedAt) };
 }

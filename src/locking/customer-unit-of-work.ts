@@ -369,13 +369,13 @@ export class CustomerUnitOfWork {
       case 'deallocateUser': {
         const key = JSON.stringify([command.customerId.toString(), change.userId]);
         const present = members.get(key) === true;
-        const wanted = change.kind === 'allocateUser';
-        if (present === wanted) {
+        const allocate = change.kind === 'allocateUser';
+        if (present === allocate) {
           return null;
         }
-        members.set(key, wanted);
-        userChanges.set(key, { customerId: command.customerId, userId: change.userId, present: wanted });
-        const userUsed = customer.state.userUsed + (wanted ? 1n : -1n);
+        members.set(key, allocate);
+        userChanges.set(key, { customerId: command.customerId, userId: change.userId, present: allocate });
+        const userUsed = customer.state.userUsed + (allocate ? 1n : -1n);
         return { kind: 'userCount', userUsed };
       }
       case 'admin':

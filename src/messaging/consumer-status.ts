@@ -18,7 +18,7 @@ export class ConsumerStatus {
     return this.member && Date.now() - this.lastContact < MEMBERSHIP_STALE_MS;
   }
 
-  /** Records a successful heartbeat or fetch: the broker still sees this member. */
+  /** Records a successful heartbeat or fetch, which shows that the broker still counts this member. */
   contact(): void {
     this.lastContact = Date.now();
   }

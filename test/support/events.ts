@@ -19,7 +19,7 @@ function structured(type: string, customerId: string, dataJson: string, options:
   };
 }
 
-/** A StorageUsageChanged event; `delta` is written into the JSON as given (a number literal or a quoted string). */
+/** Builds a StorageUsageChanged event; `delta` goes into the JSON as given (a number literal or a quoted string). */
 export function storageEvent(
   customerId: string,
   delta: string | number | bigint,
@@ -51,7 +51,7 @@ export function userDeallocated(customerId: string, userId: string, options: Eve
   );
 }
 
-/** The same StorageUsageChanged event in binary content mode: attributes in `ce_*` headers, the value is `data`. */
+/** Builds a StorageUsageChanged event in binary content mode, with the attributes in `ce_*` headers and `data` as the value. */
 export function binaryStorageEvent(customerId: string, delta: string, options: EventOptions = {}): Message {
   return {
     key: options.key === undefined ? customerId : options.key,
@@ -66,7 +66,7 @@ export function binaryStorageEvent(customerId: string, delta: string, options: E
   };
 }
 
-/** An admin command (LockCustomer, UnlockCustomer or SetCustomerLimits) with `dataFields` as raw JSON members. */
+/** Builds an admin command (LockCustomer, UnlockCustomer or SetCustomerLimits) with `dataFields` as raw JSON members. */
 export function adminCommand(
   type: 'LockCustomer' | 'UnlockCustomer' | 'SetCustomerLimits',
   customerId: string,
