@@ -20,6 +20,7 @@ import { parseCustomerIdParam } from '../http/customer-id.param';
 import { presentCustomer } from './customer.presenter';
 import { CustomerRepository } from './customer.repository';
 import { CustomerListRepository } from './customer-list.repository';
+import { pageRange } from './list-query';
 import { rejectUnknownQueryParameters } from './query-parameters';
 import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
 import { ApiOperation, ApiParam } from '@nestjs/swagger';
@@ -74,7 +75,7 @@ export class CustomerAttributesController {
     }
     return {
       items: page.items,
-      range: { offset: page.paging.offset, limit: page.paging.limit, total: page.total },
+      range: pageRange(page.paging, page.total),
     };
   }
 

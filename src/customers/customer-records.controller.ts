@@ -4,8 +4,8 @@ import { ApiError } from '../http/api-error';
 import { ServiceTokenGuard } from '../http/service-token.guard';
 import { parseCustomerIdParam } from '../http/customer-id.param';
 import { CustomerRecordsRepository } from './customer-records.repository';
-import { DATE_FORMAT_HEADER, dateRendererFor } from './date-format';
-import { parsePaging } from './list-query';
+import { DATE_FORMAT_HEADER, DateRenderer, dateRendererFor } from './date-format';
+import { pageRange, Paging, parsePaging } from './list-query';
 import { rejectUnknownQueryParameters } from './query-parameters';
 import { ApiOperation } from '@nestjs/swagger';
 import {
@@ -38,16 +38,12 @@ export class CustomerRecordsController {
     @Query() query: Record<string, unknown>,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
-    const id = parseCustomerIdParam(rawId);
-    rejectUnknownQueryParameters(query, ['offset', 'limit']);
-    const page = parsePaging(query.offset, query.limit);
-    const render = dateRendererFor(dateFormat);
-    await this.requireCustomer(id);
+    const { id, page, render } = await this.openPage(rawId, query, dateFormat);
 
     const users = await this.records.users(id, page);
     return {
       items: users.items.map((user) => ({ userId: user.userId, allocatedAt: render(user.allocatedAt) })),
-      range: { offset: page.offset, limit: page.limit, total: users.total },
+      range: pageRange(page, users.total),
     };
   }
 
@@ -63,11 +59,7 @@ export class CustomerRecordsController {
     @Query() query: Record<string, unknown>,
     @Headers(DATE_FORMAT_HEADER) dateFormat: unknown,
   ): Promise<Record<string, unknown>> {
-    const id = parseCustomerIdParam(rawId);
-    rejectUnknownQueryParameters(query, ['offset', 'limit']);
-    const page = parsePaging(query.offset, query.limit);
-    const render = dateRendererFor(dateFormat);
-    await this.requireCustomer(id);
+    const { id, page, render } = await this.openPage(rawId, query, dateFormat);
 
     const history = await this.records.lockHistory(id, page);
     return {
@@ -86,8 +78,22 @@ export class CustomerRecordsController {
         comment: entry.comment,
         occurredAt: render(entry.occurredAt),
       })),
-      range: { offset: page.offset, limit: page.limit, total: history.total },
+      range: pageRange(page, history.total),
     };
+  }
+
+  /** Reads the parameters both lists share and checks that the customer exists. */
+  private async openPage(
+    rawId: string,
+    query: Record<string, unknown>,
+    dateFormat: unknown,
+  ): Promise<{ id: bigint; page: Paging; render: DateRenderer }> {
+    const id = parseCustomerIdParam(rawId);
+    rejectUnknownQueryParameters(query, ['offset', 'limit']);
+    const page = parsePaging(query.offset, query.limit);
+    const render = dateRendererFor(dateFormat);
+    await this.requireCustomer(id);
+    return { id, page, render };
   }
 
   private async requireCustomer(id: bigint): Promise<void> {

@@ -27,6 +27,7 @@ import { parseCustomerIdParam } from '../http/customer-id.param';
 import { CustomerRepository } from './customer.repository';
 import { CustomerRecordsRepository } from './customer-records.repository';
 import { CustomerListRepository } from './customer-list.repository';
+import { pageRange } from './list-query';
 import { rejectUnknownQueryParameters } from './query-parameters';
 import {
   IDEMPOTENCY_HEADER,
@@ -102,7 +103,7 @@ export class CustomersController {
     const page = await this.lists.customers(query, withAttributes);
     return {
       items: page.items.map((customer) => presentCustomer(customer, withAttributes, render)),
-      range: { offset: page.paging.offset, limit: page.paging.limit, total: page.total },
+      range: pageRange(page.paging, page.total),
     };
   }
 

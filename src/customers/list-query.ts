@@ -128,6 +128,11 @@ export interface Paging {
   limit: number;
 }
 
+/** DRACOON's `Range` of a list response: the page asked for and the number of items in all pages. */
+export function pageRange(paging: Paging, total: number): { offset: number; limit: number; total: number } {
+  return { offset: paging.offset, limit: paging.limit, total };
+}
+
 export interface ListQuery {
   filter: FilterClause[];
   sort: SortClause[];
