@@ -10,8 +10,8 @@ state_dir=".local/test-$run_id"
 admin_url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 started_broker=0
 
-# Service processes started by this run carry TEST_RUN_ID in their environment; a run cut off by a
-# timeout or a crash of the test runner may leave some behind.
+# Service processes started by this run carry TEST_RUN_ID in their environment. A run cut off by a
+# timeout or a crash of the test runner may leave some behind, and this finds them.
 # shellcheck disable=SC2317  # called from the EXIT trap
 kill_leftover_services() {
   local environ pid

@@ -65,7 +65,7 @@ function duration(env: Env, name: string, fallback: string, maxMs: number): numb
   return ms;
 }
 
-/** Each topic has one role: a DLQ equal to an inbound topic would dead-letter its own dead letters for ever. */
+/** Rejects two topic variables that name one topic, because a DLQ equal to an inbound topic would dead-letter its own dead letters for ever. */
 function checkDistinctTopics(topics: Record<string, string>): void {
   const variables: Record<string, string> = {
     storage: 'KAFKA_TOPIC_STORAGE',

@@ -48,7 +48,7 @@ export class CustomerListRepository {
     };
   }
 
-  /** One customer's attributes; filters on key and value ignore case. */
+  /** Lists one customer's attributes; filters on key and value ignore case. */
   async attributes(customerId: bigint, query: Record<string, unknown>): Promise<AttributePage> {
     const parsed = parseListQuery(query, CUSTOMER_ATTRIBUTE_LIST);
     const sql = buildListSql(parsed, CUSTOMER_ATTRIBUTE_LIST, 2);

@@ -10,9 +10,9 @@ const iso: DateRenderer = (date) => date.toISOString();
 const epoch: DateRenderer = (date) => date.getTime();
 
 /**
- * Picks the renderer for `X-Sds-Date-Format`. `EPOCH` gives integer milliseconds; `UTC`, `LOCAL`,
- * `OFFSET` and `LEET` all give RFC 3339 UTC with milliseconds, because the service keeps no client
- * time zone; a missing header gives the same. Any other value is a 400.
+ * Picks the renderer for `X-Sds-Date-Format`, matched without regard to case. `EPOCH` gives integer
+ * milliseconds. `UTC`, `LOCAL`, `OFFSET`, `LEET` and a missing header give RFC 3339 UTC with
+ * milliseconds, because the service keeps no client time zone. Any other value is a 400.
  */
 export function dateRendererFor(header: unknown): DateRenderer {
   if (header === undefined) {

@@ -52,8 +52,8 @@ export function requestHash(body: unknown): Buffer {
 }
 
 /**
- * Makes customer creation idempotent per service token: the same key with the same body within
- * 24 hours returns the first response again; the same key with another body is a 409.
+ * Makes customer creation idempotent per service token. The same key with the same body within
+ * 24 hours returns the first response again, and the same key with another body is a 409.
  */
 @Injectable()
 export class IdempotencyService {

@@ -2,7 +2,7 @@ import { badRequest } from '../http/api-error';
 
 /**
  * Rejects query parameters a route does not read, so a client that believes it filtered or sorted
- * (`filter` on the users list, say) gets a 400 instead of an unfiltered answer.
+ * (`filter` on the users list, say) gets a 400 instead of an unfiltered response.
  */
 export function rejectUnknownQueryParameters(
   query: Record<string, unknown>,

@@ -27,7 +27,7 @@ export class HealthController {
     return { status: 'up' };
   }
 
-  /** Ready while the database answers and the consumer is a member of its group, whatever it was assigned. */
+  /** Reports ready while the database responds and the consumer is a member of its group, whatever it was assigned. */
   @Get('health/ready')
   @ApiOperation({ operationId: 'ready', summary: 'Readiness probe; no token needed' })
   @ApiOkResponse({

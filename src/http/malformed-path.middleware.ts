@@ -17,7 +17,7 @@ function decodes(path: string): boolean {
 }
 
 /**
- * Rejects a path with broken percent-encoding such as `/%E0%A4%A` before the router sees it. Express
+ * Rejects a path with broken percent-encoding such as `/%E0%A4%A` before it reaches the router. Express
  * cannot match such a path against any route, so the token check and the request log would never run.
  * The response is 401 without a valid token and 400 with one, each with a request id and a log line.
  */

@@ -10,7 +10,7 @@ export function isOpenPath(path: string): boolean {
 }
 
 /**
- * The whole path of the request target, still percent-encoded and without the query. Middleware
+ * Returns the whole path of the request target, still percent-encoded and without the query. Middleware
  * mounted on a wildcard gets a shortened `request.path`, so this reads `originalUrl` instead.
  */
 export function requestPath(request: { originalUrl?: string; url: string }): string {

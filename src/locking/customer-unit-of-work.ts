@@ -84,8 +84,8 @@ export class CustomerUnitOfWork {
 
     const writer = new LockChangeWriter(this.config.serviceSource);
     const rejectedKeys: number[] = [];
-    // Identity of each applied event, mapped to its index. A repeat of an applied event is a duplicate;
-    // a repeat of a rejected one is applied in its place and takes over the dedupe key.
+    // Identity of each applied event, mapped to its index. A repeat of an applied event is a duplicate.
+    // A repeat of a rejected one is applied in its place and takes over the dedupe key.
     const winners = new Map<string, number>();
     const lateWinners: number[] = [];
     const markApplied = (index: number, identity: string | undefined): void => {

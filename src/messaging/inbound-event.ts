@@ -41,7 +41,7 @@ export interface DecodeRules {
   maxEventBytes: number;
   /** CloudEvents sources accepted by exact match, or null to accept any source. */
   allowedSources: ReadonlySet<string> | null;
-  /** The setting that holds `allowedSources`, named in the rejection so an operator knows what to change. */
+  /** Name of the setting that contains `allowedSources`, given in the rejection so an operator knows what to change. */
   allowedSourcesSetting?: string;
 }
 

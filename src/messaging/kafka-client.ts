@@ -30,8 +30,8 @@ export function createKafka(config: AppConfig, logger: Logger, clientSuffix: str
 }
 
 /**
- * An idempotent producer with one request in flight, so retries cannot reorder or repeat a
- * partition's messages within one producer session. kafkajs wants unbounded retries for that;
+ * Creates an idempotent producer with one request in flight, so retries cannot reorder or repeat a
+ * partition's messages within one producer session. kafkajs wants unbounded retries for that, so
  * callers bound each send with a timeout and replace the producer after a failure.
  */
 export function createIdempotentProducer(kafka: Kafka): Producer {

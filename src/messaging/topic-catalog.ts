@@ -21,7 +21,7 @@ export function inboundTopics(config: AppConfig): Map<string, InboundTopicKind> 
   ]);
 }
 
-/** Every topic this service reads or writes, as it creates them. */
+/** Lists every topic this service reads or writes, with the settings it creates them with. */
 export function requiredTopics(config: AppConfig): TopicSpec[] {
   const { topics } = config.kafka;
   return [

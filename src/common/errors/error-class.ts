@@ -1,8 +1,9 @@
 import { DatabaseError } from 'pg';
 
 /**
- * How a failure is handled: `availability` is retried for ever with capped backoff, `contention`
- * is retried in a fresh transaction, and `other` is isolated to the one message that causes it.
+ * Failure class, which decides the handling. An `availability` failure is retried for ever with
+ * capped backoff, `contention` is retried in a fresh transaction, and `other` is isolated to the one
+ * message that causes it.
  */
 export type ErrorClass = 'availability' | 'contention' | 'other';
 
