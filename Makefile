@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # kafkajs 2.2.4 passes a negative timeout to setTimeout on Node 24; the warning is harmless noise.
 NODE_RUN := node --disable-warning=TimeoutNegativeWarning
 
-.PHONY: install build lint format run test test-unit test-integration demo broker-start broker-stop clean
+.PHONY: install build lint format run test test-unit test-integration demo chaos broker-start broker-stop clean
 
 install: node_modules/.installed
 
@@ -52,6 +52,11 @@ test: build
 
 demo: build
 	scripts/run-demo.sh
+
+# Fault injection against a ledger, on a database and broker of its own; see scripts/run-chaos.sh.
+# Settings as make or environment variables: SEED, EVENTS, CUSTOMERS, INSTANCES, DURATION.
+chaos: build
+	scripts/run-chaos.sh
 
 clean:
 	rm -rf dist coverage
