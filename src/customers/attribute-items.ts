@@ -69,3 +69,12 @@ export function parseAttributeItems(container: unknown, path: string): Attribute
     return { key, value };
   });
 }
+
+/** Validates the body of PUT and POST `customerAttributes`, which must be a `CustomerAttributes` object. */
+export function parseCustomerAttributesRequest(body: unknown): AttributeItem[] {
+  // parseAttributeItems reads null as "no attributes", which would let a POST of `null` delete them all.
+  if (body === undefined || body === null) {
+    throw badRequest(-80000, 'the request body must be a CustomerAttributes object {"items": [...]}');
+  }
+  return parseAttributeItems(body, 'body');
+}

@@ -14,7 +14,7 @@ import {
 
 import { ApiError, badRequest } from '../http/api-error';
 import { ServiceTokenGuard } from '../http/service-token.guard';
-import { ATTRIBUTE_KEY_MAX, ATTRIBUTE_KEY_PATTERN, parseAttributeItems } from './attribute-items';
+import { ATTRIBUTE_KEY_MAX, ATTRIBUTE_KEY_PATTERN, parseCustomerAttributesRequest } from './attribute-items';
 import { CustomerAttributesRepository } from './customer-attributes.repository';
 import { parseCustomerIdParam } from '../http/customer-id.param';
 import { presentCustomer } from './customer.presenter';
@@ -36,13 +36,6 @@ import {
   ApiSuccess,
 } from '../openapi/openapi-decorators';
 import { AttributesResponseModel, CustomerAttributesModel, CustomerModel } from '../openapi/openapi-models';
-
-function parseItems(body: unknown): { key: string; value: string }[] {
-  if (body === undefined) {
-    throw badRequest(-80000, 'the request body must be a CustomerAttributes object {"items": [...]}');
-  }
-  return parseAttributeItems(body, 'body');
-}
 
 /** DRACOON's customerAttributes endpoints. */
 @Controller('api/v4/provisioning/customers/:customer_id/customerAttributes')
@@ -97,7 +90,7 @@ export class CustomerAttributesController {
   ): Promise<Record<string, unknown>> {
     const id = parseCustomerIdParam(rawId);
     const render = dateRendererFor(dateFormat);
-    await this.attributes.merge(id, parseItems(body));
+    await this.attributes.merge(id, parseCustomerAttributesRequest(body));
     return this.present(id, render);
   }
 
@@ -121,7 +114,7 @@ export class CustomerAttributesController {
   ): Promise<Record<string, unknown>> {
     const id = parseCustomerIdParam(rawId);
     const render = dateRendererFor(dateFormat);
-    await this.attributes.replace(id, parseItems(body));
+    await this.attributes.replace(id, parseCustomerAttributesRequest(body));
     return this.present(id, render);
   }
 

@@ -2,35 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { PoolClient } from 'pg';
 
 import { DatabaseService } from '../database/database.service';
-import { ApiError, badRequest, SERVICE_ERROR_CODES } from '../http/api-error';
+import { ApiError, badRequest } from '../http/api-error';
 import { CustomerUnitOfWork } from '../locking/customer-unit-of-work';
 import type { Customer } from './customer.entity';
 import { CustomerRow, toCustomer } from './customer-row';
-import { presentCustomer } from './customer.presenter';
 import type { Actor } from './customer.repository';
-import { checkContractChange, CustomerUpdate, READ_ONLY_FIELDS } from './update-customer.request';
-
-/** Compares a value a client sent back with the stored one; numbers may come as JSON integers or decimal strings. */
-function sameValue(sent: unknown, stored: unknown): boolean {
-  if (typeof stored === 'bigint' || typeof stored === 'number') {
-    return (
-      (typeof sent === 'bigint' || typeof sent === 'string' || typeof sent === 'number') &&
-      String(sent) === String(stored)
-    );
-  }
-  if (stored === null || stored === undefined) {
-    return sent === null || sent === undefined;
-  }
-  if (typeof stored === 'object') {
-    return (
-      JSON.stringify(sent, (_key, value: unknown) =>
-        typeof value === 'bigint' ? value.toString() : value,
-      ) ===
-      JSON.stringify(stored, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))
-    );
-  }
-  return sent === stored;
-}
+import { checkContractChange, checkReadOnlyFields, CustomerUpdate } from './update-customer.request';
 
 /**
  * Applies a partial update in one transaction: the lock and limit part goes through the unit of
@@ -46,7 +23,7 @@ export class CustomerUpdateService {
   async update(id: bigint, update: CustomerUpdate, actor: Actor): Promise<void> {
     await this.database.transaction(async (client) => {
       const stored = await this.lockCustomer(client, id);
-      this.checkReadOnly(stored, update);
+      checkReadOnlyFields(stored, update);
       if (update.customerContractType !== undefined) {
         checkContractChange(stored.customerContractType, update.customerContractType);
       }
@@ -85,18 +62,6 @@ export class CustomerUpdateService {
       [id.toString()],
     );
     return toCustomer(result.rows[0], attributes.rows);
-  }
-
-  private checkReadOnly(stored: Customer, update: CustomerUpdate): void {
-    const presented = presentCustomer(stored, true);
-    for (const field of READ_ONLY_FIELDS) {
-      if (field in update.readOnly && !sameValue(update.readOnly[field], presented[field])) {
-        throw badRequest(
-          SERVICE_ERROR_CODES.readOnlyField,
-          `${field} is read-only; send its stored value or leave it out`,
-        );
-      }
-    }
   }
 
   private async writeDescriptiveFields(

@@ -115,7 +115,10 @@ function companyName(body: Body, admin: FirstAdminUser | null): string {
   const first = typeof admin?.firstName === 'string' ? admin.firstName.trim() : '';
   const last = typeof admin?.lastName === 'string' ? admin.lastName.trim() : '';
   if (first !== '' && last !== '') {
-    return `${first[0]}.${last}`.slice(0, COMPANY_NAME_MAX);
+    // Count code points, as the varchar column does, so that neither the initial nor the cut at
+    // COMPANY_NAME_MAX splits a surrogate pair.
+    const initial = String.fromCodePoint(first.codePointAt(0)!);
+    return [...`${initial}.${last}`].slice(0, COMPANY_NAME_MAX).join('');
   }
   throw badRequest(-80000, 'companyName is required unless firstAdminUser has firstName and lastName');
 }

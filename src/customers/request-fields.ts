@@ -1,5 +1,3 @@
-import { maxLength } from 'class-validator';
-
 import { badRequest } from '../http/api-error';
 
 /** Field readers shared by the customer request bodies; each throws an ApiError naming the field. */
@@ -41,6 +39,14 @@ export function describeValue(value: unknown): string {
   return typeof value === 'object' ? 'an object' : (JSON.stringify(value) ?? typeof value);
 }
 
+function codePointLength(text: string): number {
+  let length = 0;
+  for (const _codePoint of text) {
+    length++;
+  }
+  return length;
+}
+
 export function textField(body: Body, field: string, max: number): string | undefined {
   const value = body[field];
   if (value === undefined || value === null) {
@@ -49,7 +55,9 @@ export function textField(body: Body, field: string, max: number): string | unde
   if (typeof value !== 'string') {
     throw badRequest(-80002, `${field} must be a string, got ${describeValue(value)}`);
   }
-  if (!maxLength(value, max)) {
+  // Count code points, as PostgreSQL's varchar(n) does. class-validator's maxLength leaves out
+  // U+FE0E and U+FE0F, which the column counts.
+  if (codePointLength(value) > max) {
     throw badRequest(-80007, `${field} is longer than ${max} characters`);
   }
   if (/[\u0000-\u001f\u007f]/.test(value)) {

@@ -1,7 +1,8 @@
 import { isIn } from 'class-validator';
 
 import { badRequest, SERVICE_ERROR_CODES } from '../http/api-error';
-import type { CustomerContractType } from './customer.entity';
+import type { Customer, CustomerContractType } from './customer.entity';
+import { presentCustomer } from './customer.presenter';
 import {
   booleanField,
   checkRange,
@@ -141,5 +142,57 @@ export function checkContractChange(from: CustomerContractType, to: CustomerCont
       -90111,
       `customerContractType cannot change from ${from} to ${to}; only demo to free or pay, and free to pay are allowed`,
     );
+  }
+}
+
+/**
+ * Compares a value a client sent back with the stored one as JSON values: numbers may come as JSON
+ * integers or decimal strings, and the key order of objects does not matter.
+ */
+function sameValue(sent: unknown, stored: unknown): boolean {
+  if (typeof stored === 'bigint' || typeof stored === 'number') {
+    return (
+      (typeof sent === 'bigint' || typeof sent === 'string' || typeof sent === 'number') &&
+      String(sent) === String(stored)
+    );
+  }
+  if (stored === null || stored === undefined) {
+    return sent === null || sent === undefined;
+  }
+  if (Array.isArray(stored)) {
+    return (
+      Array.isArray(sent) &&
+      sent.length === stored.length &&
+      stored.every((item: unknown, index) => sameValue(sent[index], item))
+    );
+  }
+  if (typeof stored === 'object') {
+    if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) {
+      return false;
+    }
+    const sentObject = sent as Record<string, unknown>;
+    const storedObject = stored as Record<string, unknown>;
+    const sentKeys = Object.keys(sentObject).filter((key) => sentObject[key] !== undefined);
+    const storedKeys = Object.keys(storedObject).filter((key) => storedObject[key] !== undefined);
+    return (
+      sentKeys.length === storedKeys.length &&
+      storedKeys.every(
+        (key) => Object.hasOwn(sentObject, key) && sameValue(sentObject[key], storedObject[key]),
+      )
+    );
+  }
+  return sent === stored;
+}
+
+/** Rejects a read-only field whose value differs from the stored customer's presented value. */
+export function checkReadOnlyFields(stored: Customer, update: CustomerUpdate): void {
+  const presented = presentCustomer(stored, true);
+  for (const field of READ_ONLY_FIELDS) {
+    if (field in update.readOnly && !sameValue(update.readOnly[field], presented[field])) {
+      throw badRequest(
+        SERVICE_ERROR_CODES.readOnlyField,
+        `${field} is read-only; send its stored value or leave it out`,
+      );
+    }
   }
 }
