@@ -43,6 +43,8 @@ export interface AppConfig {
   testTransactionDelayMs: number;
   /** Test-only crash points; empty unless `TEST_FAULT_POINTS` is set. */
   faultPoints: ReadonlyMap<string, number>;
+  /** Test-only prefix of CloudEvents ids whose events throw while they are applied; `null` unless set. */
+  testFailingEventIdPrefix: string | null;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

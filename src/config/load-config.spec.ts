@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './load-config';
+import { ConfigError, loadConfig, loadKafkaConfig } from './load-config';
 
 const TOKEN = 'default-secret-0123456789abcdefghij';
 
@@ -34,6 +34,7 @@ describe('loadConfig', () => {
     expect(sut.dedupeRetentionMs).toBe(14 * 86_400_000);
     expect(sut.shutdownTimeoutMs).toBe(25000);
     expect(sut.faultPoints.size).toBe(0);
+    expect(sut.testFailingEventIdPrefix).toBeNull();
   });
 
   it('reads named tokens and the single token', () => {
@@ -91,5 +92,49 @@ describe('loadConfig', () => {
     expect(sut.dedupeRetentionMs).toBe(36 * 3_600_000);
     expect(sut.faultPoints.get('before-db-commit')).toBe(3);
     expect(sut.faultPoints.get('after-relay-send')).toBe(1);
+  });
+
+  describe('TEST_FAILING_EVENT_ID_PREFIX', () => {
+    it('is read under APP_ENV=test', () => {
+      const sut = loadConfig({ APP_ENV: 'test', TEST_FAILING_EVENT_ID_PREFIX: 'poison-' });
+
+      expect(sut.testFailingEventIdPrefix).toBe('poison-');
+    });
+
+    it('is null when empty', () => {
+      const sut = loadConfig({ APP_ENV: 'test', TEST_FAILING_EVENT_ID_PREFIX: '' });
+
+      expect(sut.testFailingEventIdPrefix).toBeNull();
+    });
+
+    it.each(['production', 'development'])('is rejected under APP_ENV=%s', (appEnv) => {
+      const error = configError({
+        APP_ENV: appEnv,
+        SERVICE_TOKENS: `ops:${TOKEN}`,
+        TEST_FAILING_EVENT_ID_PREFIX: 'poison-',
+      });
+
+      expect(error.variable).toBe('TEST_FAILING_EVENT_ID_PREFIX');
+      expect(error.message).toContain(`APP_ENV is "${appEnv}"`);
+      expect(error.message).toContain('set APP_ENV=test');
+    });
+
+    it('is ignored when empty outside tests', () => {
+      const sut = loadConfig({ SERVICE_TOKENS: `ops:${TOKEN}`, TEST_FAILING_EVENT_ID_PREFIX: '' });
+
+      expect(sut.testFailingEventIdPrefix).toBeNull();
+    });
+  });
+
+  it('reads the Kafka settings without a service token', () => {
+    const sut = loadKafkaConfig({ KAFKA_BROKERS: '127.0.0.1:19092', KAFKA_TOPIC_DLQ: 'ops.dlq' });
+
+    expect(sut.brokers).toEqual(['127.0.0.1:19092']);
+    expect(sut.topics.deadLetters).toBe('ops.dlq');
+    expect(sut.topics.storage).toBe('storage.usage');
+  });
+
+  it('rejects invalid Kafka settings alone', () => {
+    expect(() => loadKafkaConfig({ KAFKA_TOPIC_DLQ: 'storage.usage' })).toThrow(ConfigError);
   });
 });

@@ -166,6 +166,46 @@ function faultPoints(env: Env): Map<string, number> {
   return points;
 }
 
+/**
+ * Reads the test-only prefix of CloudEvents ids whose events fail on purpose. Only APP_ENV=test
+ * accepts it, because elsewhere it would dead-letter real events as PROCESSING_FAILED.
+ */
+function failingEventIdPrefix(env: Env, appEnv: string): string | null {
+  const prefix = text(env, 'TEST_FAILING_EVENT_ID_PREFIX', '');
+  if (prefix === '') {
+    return null;
+  }
+  if (appEnv !== 'test') {
+    throw new ConfigError(
+      'TEST_FAILING_EVENT_ID_PREFIX',
+      `is a test-only hook and APP_ENV is "${appEnv}"; unset it, or set APP_ENV=test`,
+    );
+  }
+  return prefix;
+}
+
+/** Reads and validates the Kafka settings alone, for tools that share the service's environment. */
+export function loadKafkaConfig(env: Env = process.env): AppConfig['kafka'] {
+  const topics = {
+    storage: topic(env, 'KAFKA_TOPIC_STORAGE', 'storage.usage'),
+    users: topic(env, 'KAFKA_TOPIC_USERS', 'user.allocation'),
+    admin: topic(env, 'KAFKA_TOPIC_ADMIN', 'customer.admin'),
+    locks: topic(env, 'KAFKA_TOPIC_LOCKS', 'customer.lock'),
+    deadLetters: topic(env, 'KAFKA_TOPIC_DLQ', 'quota.dlq'),
+  };
+  checkDistinctTopics(topics);
+  const usageSources = list(env, 'KAFKA_USAGE_SOURCES');
+  return {
+    brokers: brokers(env),
+    groupId: groupId(env),
+    clientId: text(env, 'KAFKA_CLIENT_ID', 'quota-lock-service'),
+    topics,
+    topicPartitions: integer(env, 'KAFKA_TOPIC_PARTITIONS', 3, 1, 1000),
+    adminSources: new Set(list(env, 'KAFKA_ADMIN_SOURCES')),
+    usageSources: usageSources.length > 0 ? new Set(usageSources) : null,
+  };
+}
+
 /** Reads and validates the whole configuration; throws ConfigError on the first invalid variable. */
 export function loadConfig(env: Env = process.env): AppConfig {
   const appEnv = text(env, 'APP_ENV', 'production');
@@ -183,20 +223,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
-  const usageSources = list(env, 'KAFKA_USAGE_SOURCES');
   const serviceSource = text(env, 'SERVICE_SOURCE', '/quota-lock-service');
   if (Buffer.byteLength(serviceSource) > 200 || /[\u0000-\u001f\u007f]/.test(serviceSource)) {
     throw new ConfigError('SERVICE_SOURCE', 'must be at most 200 bytes without control characters');
   }
 
-  const topics = {
-    storage: topic(env, 'KAFKA_TOPIC_STORAGE', 'storage.usage'),
-    users: topic(env, 'KAFKA_TOPIC_USERS', 'user.allocation'),
-    admin: topic(env, 'KAFKA_TOPIC_ADMIN', 'customer.admin'),
-    locks: topic(env, 'KAFKA_TOPIC_LOCKS', 'customer.lock'),
-    deadLetters: topic(env, 'KAFKA_TOPIC_DLQ', 'quota.dlq'),
-  };
-  checkDistinctTopics(topics);
+  const kafka = loadKafkaConfig(env);
   const single = text(env, 'SERVICE_TOKEN', '');
   if (appEnv === 'production' && single !== '' && single.length < 32) {
     throw new ConfigError(
@@ -207,15 +239,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   return {
     appEnv,
-    kafka: {
-      brokers: brokers(env),
-      groupId: groupId(env),
-      clientId: text(env, 'KAFKA_CLIENT_ID', 'quota-lock-service'),
-      topics,
-      topicPartitions: integer(env, 'KAFKA_TOPIC_PARTITIONS', 3, 1, 1000),
-      adminSources: new Set(list(env, 'KAFKA_ADMIN_SOURCES')),
-      usageSources: usageSources.length > 0 ? new Set(usageSources) : null,
-    },
+    kafka,
     database: {
       url: databaseUrl(env),
       poolMax: integer(env, 'DB_POOL_MAX', 10, 2, 200),
@@ -233,5 +257,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel,
     testTransactionDelayMs: integer(env, 'TEST_TRANSACTION_DELAY_MS', 0, 0, 5000),
     faultPoints: faultPoints(env),
+    testFailingEventIdPrefix: failingEventIdPrefix(env, appEnv),
   };
 }

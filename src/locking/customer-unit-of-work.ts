@@ -68,6 +68,7 @@ export class CustomerUnitOfWork {
     if (this.config.testTransactionDelayMs > 0) {
       await sleep(this.config.testTransactionDelayMs);
     }
+    this.failMatchingTestEvent(commands);
 
     for (const [index, command] of commands.entries()) {
       if (!customers.has(command.customerId)) {
@@ -165,6 +166,18 @@ export class CustomerUnitOfWork {
     await this.writeMemberships(client, userChanges);
     await writer.flush(client);
     return outcomes as CommandOutcome[];
+  }
+
+  /** Test-only: throws an unexpected error for an event whose id starts with `TEST_FAILING_EVENT_ID_PREFIX`. */
+  private failMatchingTestEvent(commands: readonly CustomerCommand[]): void {
+    const prefix = this.config.testFailingEventIdPrefix;
+    if (prefix === null) {
+      return;
+    }
+    const eventId = commands.find((command) => command.dedupe?.eventId.startsWith(prefix))?.dedupe?.eventId;
+    if (eventId !== undefined) {
+      throw new Error(`test failure for event ${eventId}, whose id starts with TEST_FAILING_EVENT_ID_PREFIX`);
+    }
   }
 
   private async lockCustomers(

@@ -11,7 +11,7 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 /** Creates the kafkajs client; its log lines go through pino with the kafkajs fields kept. */
-export function createKafka(config: AppConfig, logger: Logger, clientSuffix: string): Kafka {
+export function createKafka(config: Pick<AppConfig, 'kafka'>, logger: Logger, clientSuffix: string): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: `${config.kafka.clientId}-${clientSuffix}`,
