@@ -2,6 +2,7 @@
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
 module.exports = {
+  testSequencer: '<rootDir>/test/support/test-sequencer.cjs',
   projects: [
     {
       displayName: 'unit',

@@ -100,6 +100,8 @@ function serviceEnvironment(servers: Servers): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
     CHAOS_RUN_ID: process.env.CHAOS_RUN_ID ?? '',
+    // Lets scripts/run-tests.sh find and kill the processes if a test run is cut off.
+    TEST_RUN_ID: process.env.TEST_RUN_ID ?? '',
     APP_ENV: 'test',
     LOG_LEVEL: 'info',
     PORT: '0',

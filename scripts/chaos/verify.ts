@@ -62,6 +62,7 @@ export interface Verdict {
     deadLettersUnexpected: number;
     deadLettersWithWrongCode: number;
     deadLettersByCode: Record<string, number>;
+    lockEventsPublished: number;
     lockEventRepeats: number;
     lockEventsChangedOnRepeat: number;
     reasonSetMismatches: number;
@@ -176,6 +177,7 @@ export class Verifier {
         deadLettersUnexpected: deadLetters.unexpected,
         deadLettersWithWrongCode: deadLetters.wrongCode,
         deadLettersByCode: deadLetters.byCode,
+        lockEventsPublished: locks.distinct,
         lockEventRepeats: locks.repeats,
         lockEventsChangedOnRepeat: locks.changedOnRepeat,
         reasonSetMismatches: locks.reasonSetMismatches,
@@ -325,6 +327,7 @@ export class Verifier {
 
   private checkLocks(lockRecords: readonly ReadRecord[], database: DatabaseState) {
     const result = {
+      distinct: 0,
       missing: 0,
       extra: 0,
       repeats: 0,
@@ -351,6 +354,7 @@ export class Verifier {
       list.push(event);
       byCustomer.set(event.customerId, list);
     }
+    result.distinct = byId.size;
     const historyByCustomer = new Map<bigint, HistoryRow[]>();
     for (const row of database.history) {
       const list = historyByCustomer.get(row.customerId) ?? [];
