@@ -126,6 +126,16 @@ describe('loadConfig', () => {
     });
   });
 
+  it.each([
+    ['TEST_FAULT_POINTS', 'before-db-commit:1'],
+    ['TEST_TRANSACTION_DELAY_MS', '100'],
+  ])('rejects %s outside APP_ENV=test', (variable, value) => {
+    const error = configError({ APP_ENV: 'production', SERVICE_TOKENS: `ops:${TOKEN}`, [variable]: value });
+
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain('set APP_ENV=test');
+  });
+
   it('reads the Kafka settings without a service token', () => {
     const sut = loadKafkaConfig({ KAFKA_BROKERS: '127.0.0.1:19092', KAFKA_TOPIC_DLQ: 'ops.dlq' });
 

@@ -154,7 +154,21 @@ function serviceTokens(env: Env): ServiceToken[] {
   return tokens;
 }
 
-function faultPoints(env: Env): Map<string, number> {
+/**
+ * Rejects a test-only hook outside APP_ENV=test, because elsewhere it would kill the process,
+ * slow every transaction or dead-letter real events on purpose.
+ */
+function checkTestOnly(env: Env, appEnv: string, variable: string): void {
+  if (text(env, variable, '') !== '' && appEnv !== 'test') {
+    throw new ConfigError(
+      variable,
+      `is a test-only hook and APP_ENV is "${appEnv}"; unset it, or set APP_ENV=test`,
+    );
+  }
+}
+
+function faultPoints(env: Env, appEnv: string): Map<string, number> {
+  checkTestOnly(env, appEnv, 'TEST_FAULT_POINTS');
   const points = new Map<string, number>();
   for (const entry of list(env, 'TEST_FAULT_POINTS')) {
     const [point, hit = '1'] = entry.split(':');
@@ -166,22 +180,16 @@ function faultPoints(env: Env): Map<string, number> {
   return points;
 }
 
-/**
- * Reads the test-only prefix of CloudEvents ids whose events fail on purpose. Only APP_ENV=test
- * accepts it, because elsewhere it would dead-letter real events as PROCESSING_FAILED.
- */
+/** Reads the test-only prefix of CloudEvents ids whose events fail on purpose. */
 function failingEventIdPrefix(env: Env, appEnv: string): string | null {
+  checkTestOnly(env, appEnv, 'TEST_FAILING_EVENT_ID_PREFIX');
   const prefix = text(env, 'TEST_FAILING_EVENT_ID_PREFIX', '');
-  if (prefix === '') {
-    return null;
-  }
-  if (appEnv !== 'test') {
-    throw new ConfigError(
-      'TEST_FAILING_EVENT_ID_PREFIX',
-      `is a test-only hook and APP_ENV is "${appEnv}"; unset it, or set APP_ENV=test`,
-    );
-  }
-  return prefix;
+  return prefix === '' ? null : prefix;
+}
+
+function transactionDelayMs(env: Env, appEnv: string): number {
+  checkTestOnly(env, appEnv, 'TEST_TRANSACTION_DELAY_MS');
+  return integer(env, 'TEST_TRANSACTION_DELAY_MS', 0, 0, 5000);
 }
 
 /** Reads and validates the Kafka settings alone, for tools that share the service's environment. */
@@ -255,8 +263,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     relayPollMs: integer(env, 'RELAY_POLL_MS', 1000, 10, 600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 25000, 1000, 600_000),
     logLevel,
-    testTransactionDelayMs: integer(env, 'TEST_TRANSACTION_DELAY_MS', 0, 0, 5000),
-    faultPoints: faultPoints(env),
+    testTransactionDelayMs: transactionDelayMs(env, appEnv),
+    faultPoints: faultPoints(env, appEnv),
     testFailingEventIdPrefix: failingEventIdPrefix(env, appEnv),
   };
 }
