@@ -539,6 +539,89 @@ describe('decodeInboundMessage forbidden keys', () => {
   });
 });
 
+describe('decodeInboundMessage prototype safety', () => {
+  const payload = '{"polluted":"yes","toString":"polluted"}';
+  const envelope = (members: string, data: string): string =>
+    `{"specversion":"1.0","id":"e","source":"s","type":"StorageUsageChanged"${members},"data":${data}}`;
+  const hostileValues = [
+    envelope(`,"__proto__":${payload}`, '{"customerId":42,"deltaBytes":1}'),
+    envelope(`,"constructor":{"prototype":${payload}}`, '{"customerId":42,"deltaBytes":1}'),
+    envelope('', `{"customerId":42,"deltaBytes":1,"__proto__":${payload}}`),
+    envelope('', `{"customerId":42,"deltaBytes":1,"\\u005f_proto__":${payload}}`),
+    envelope('', `{"customerId":42,"deltaBytes":1,"constructor":{"prototype":${payload}}}`),
+    envelope('', `{"customerId":42,"deltaBytes":1,"prototype":${payload}}`),
+    envelope('', `{"customerId":42,"deltaBytes":[{"__proto__":${payload}}]}`),
+    `[{"__proto__":${payload}}]`,
+    `{"__proto__":[${payload}]}`,
+  ];
+  /** Headers as kafkajs 2.2.4 decodes headers named like Object members: own properties, inherited member first. */
+  const memberNamedHeaders = Object.fromEntries([
+    ['__proto__', [Object.prototype, Buffer.from(payload)]],
+    ['constructor', [Object, Buffer.from('x')]],
+    ['toString', [Object.prototype.toString, Buffer.from('x')]],
+  ]) as Headers;
+
+  type Snapshot = Map<string | symbol, PropertyDescriptor>;
+
+  function snapshot(target: object): Snapshot {
+    return new Map(
+      Reflect.ownKeys(target).map((key) => [key, Reflect.getOwnPropertyDescriptor(target, key)!]),
+    );
+  }
+
+  /** Lists the own properties of `target` that were added, removed or replaced since `before`. */
+  function changedProperties(target: object, before: Snapshot): string[] {
+    const after = snapshot(target);
+    const keys = new Set([...before.keys(), ...after.keys()]);
+    const isSame = (a?: PropertyDescriptor, b?: PropertyDescriptor): boolean =>
+      a !== undefined &&
+      b !== undefined &&
+      Object.is(a.value, b.value) &&
+      Object.is(a.get, b.get) &&
+      Object.is(a.set, b.set) &&
+      a.writable === b.writable &&
+      a.enumerable === b.enumerable &&
+      a.configurable === b.configurable;
+    return [...keys].filter((key) => !isSame(before.get(key), after.get(key))).map(String);
+  }
+
+  it('leaves Object.prototype and Array.prototype untouched', () => {
+    const objectBefore = snapshot(Object.prototype);
+    const arrayBefore = snapshot(Array.prototype);
+
+    for (const text of hostileValues) {
+      expectRejected(decode(rawMessage(text)), 'INVALID_DATA');
+      expectRejected(decode({ ...binary(), value: Buffer.from(text) }), 'INVALID_DATA');
+    }
+
+    expect(changedProperties(Object.prototype, objectBefore)).toEqual([]);
+    expect(changedProperties(Array.prototype, arrayBefore)).toEqual([]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+  });
+
+  it('ignores headers named like Object members', () => {
+    const objectBefore = snapshot(Object.prototype);
+
+    const fromStructured = expectAccepted(
+      decode(structured(structuredEvent(), '42', { ...memberNamedHeaders })),
+    );
+    const fromBinary = expectAccepted(
+      decode({ ...binary(), headers: { ...binary().headers, ...memberNamedHeaders } }),
+    );
+
+    expect(fromStructured).toEqual(fromBinary);
+    expect(changedProperties(Object.prototype, objectBefore)).toEqual([]);
+  });
+
+  it('returns events with plain prototypes', () => {
+    const event = expectAccepted(decode(structured(structuredEvent())));
+
+    expect(Object.getPrototypeOf(event)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(event.envelope)).toBe(Object.prototype);
+  });
+});
+
 describe('decodeInboundMessage INVALID_EVENT', () => {
   const attributeCases: Array<[string, Record<string, unknown>]> = [
     ['specversion missing', { specversion: undefined }],
@@ -680,6 +763,15 @@ describe('decodeInboundMessage INVALID_EVENT', () => {
     );
 
     expect(error).toBe('header ce_id is present 2 times; send it once');
+  });
+
+  it.each(['ce_id', 'ce_specversion', 'content-type'])('rejects a %s header without a value', (header) => {
+    const error = expectRejected(
+      decode(binary('StorageUsageChanged', undefined, { [header]: null })),
+      'INVALID_EVENT',
+    );
+
+    expect(error).toBe(`header ${header} has no value; send its value as UTF-8 text`);
   });
 
   it('rejects data_base64 with a message naming it', () => {
@@ -1113,14 +1205,15 @@ function oracleText(text: unknown): boolean {
   return bytes >= 1 && bytes <= 256 && !hasControl;
 }
 
-/** Returns the header's text, null when absent, or undefined when repeated or not UTF-8. */
+/** Returns the header's text, null when absent, or undefined when repeated, without a value or not UTF-8. */
 function oracleHeader(headers: Headers, name: string): string | null | undefined {
   const raw = Object.hasOwn(headers, name) ? headers[name] : undefined;
   const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   if (list.length === 0) {
     return null;
   }
-  return list.length === 1 ? oracleUtf8(list[0]) : undefined;
+  const [only] = list;
+  return list.length === 1 && only !== null ? oracleUtf8(only) : undefined;
 }
 
 function oracle(message: RawInboundMessage, topic: InboundTopicKind, rules: DecodeRules): OracleResult {
@@ -1609,6 +1702,8 @@ const attributeName = fc.constantFrom(
 );
 const headerValue: fc.Arbitrary<HeaderValue> = fc.constantFrom<HeaderValue>(
   undefined,
+  null,
+  [null, '1.0'],
   '1.0',
   'x',
   Buffer.from([0xff]),

@@ -115,6 +115,9 @@ function readHeader(headers: MessageHeaders, name: string): string | undefined {
   if (typeof value === 'string') {
     return value;
   }
+  if (value === null) {
+    throw invalidEvent(`header ${displayName(name)} has no value; send its value as UTF-8 text`);
+  }
   const text = decodeUtf8Exactly(value);
   if (text === undefined) {
     throw invalidEvent(`header ${displayName(name)} is not valid UTF-8; send its value as UTF-8 text`);

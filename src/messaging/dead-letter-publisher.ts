@@ -8,6 +8,19 @@ import { DeadLetterReason } from './dead-letter-reason';
 /** How much of an oversized value the dead letter keeps. */
 export const TOO_LARGE_KEPT_BYTES = 4096;
 const MAX_ERROR_CHARS = 1000;
+// NOTE: kafkajs 2.2.4 cannot write a null header value, so a dead letter carries it as an empty one.
+const EMPTY_HEADER_VALUE = Buffer.alloc(0);
+/**
+ * Maximum estimated record bytes in one DLQ send. A dead letter's value is at most MAX_EVENT_BYTES
+ * (1 MiB or less), so with the DLQ topic's 3 MiB `max.message.bytes` a letter sent alone fits,
+ * unless its key and headers add more than 2 MiB.
+ */
+// NOTE: a consumed compressed batch can carry such a key or headers, and that dead letter is then
+// rejected by the broker on every retry.
+const MAX_SEND_BYTES = 1_048_576;
+/** Upper bounds of the varint lengths, attributes and deltas that frame a record and a header. */
+const RECORD_OVERHEAD_BYTES = 40;
+const HEADER_OVERHEAD_BYTES = 10;
 
 export interface DeadLetter {
   topic: string;
@@ -22,7 +35,7 @@ export interface DeadLetter {
 
 /** Builds the DLQ copy of a message: its key, value and headers plus the `x-dlq-*` and `x-original-*` headers. */
 export function toDeadLetterMessage(letter: DeadLetter): Message {
-  const headers: IHeaders = { ...(letter.headers ?? {}) };
+  const headers = copyHeaders(letter.headers);
   let value = letter.value;
   if (letter.reason === 'TOO_LARGE' && value) {
     headers['x-dlq-original-size'] = String(value.length);
@@ -37,7 +50,82 @@ export function toDeadLetterMessage(letter: DeadLetter): Message {
 }
 
 /**
+ * Copies consumed headers into values that the kafkajs 2.2.4 encoder accepts. It throws for anything
+ * but a string or a Buffer, and the retries would then block the partition's dead letters for good.
+ * Its decoder puts the inherited Object.prototype member first in the values of a header named like
+ * one (`constructor`, `toString`, `__proto__`), and such members are dropped. A null value, which the
+ * record format allows (length -1), is written as an empty value.
+ */
+function copyHeaders(headers: IHeaders | undefined): IHeaders {
+  const source = headers ?? {};
+  // Without a prototype, a header named __proto__ becomes an own property instead of the prototype.
+  const copy = Object.create(null) as IHeaders;
+  for (const name of Object.keys(source)) {
+    const values = writableHeaderValues(source[name]);
+    if (values.length > 0) {
+      copy[name] = values.length === 1 ? values[0] : values;
+    }
+  }
+  return copy;
+}
+
+function writableHeaderValues(raw: unknown): (string | Buffer)[] {
+  const values: (string | Buffer)[] = [];
+  for (const value of Array.isArray(raw) ? (raw as unknown[]) : [raw]) {
+    if (typeof value === 'string' || Buffer.isBuffer(value)) {
+      values.push(value);
+    } else if (value === null) {
+      values.push(EMPTY_HEADER_VALUE);
+    }
+  }
+  return values;
+}
+
+/**
+ * Splits messages, in order, into groups of at most `maxBytes` estimated record bytes. A message larger
+ * than that forms a group of its own.
+ */
+export function splitBySize(messages: Message[], maxBytes: number): Message[][] {
+  const groups: Message[][] = [];
+  let group: Message[] = [];
+  let groupBytes = 0;
+  for (const message of messages) {
+    const bytes = estimateRecordBytes(message);
+    if (group.length > 0 && groupBytes + bytes > maxBytes) {
+      groups.push(group);
+      group = [];
+      groupBytes = 0;
+    }
+    group.push(message);
+    groupBytes += bytes;
+  }
+  if (group.length > 0) {
+    groups.push(group);
+  }
+  return groups;
+}
+
+/** Estimates the bytes of one record in a batch: key, value and headers plus a bound on the framing. */
+function estimateRecordBytes(message: Message): number {
+  let bytes = RECORD_OVERHEAD_BYTES + byteLength(message.key) + byteLength(message.value);
+  for (const [name, raw] of Object.entries(message.headers ?? {})) {
+    for (const value of Array.isArray(raw) ? raw : [raw]) {
+      bytes += HEADER_OVERHEAD_BYTES + Buffer.byteLength(name) + byteLength(value);
+    }
+  }
+  return bytes;
+}
+
+function byteLength(value: Buffer | string | null | undefined): number {
+  return value === null || value === undefined ? 0 : Buffer.byteLength(value);
+}
+
+/**
  * Sends dead letters and resolves only once the DLQ topic acknowledged all of them (`acks: -1`).
+ * Each send carries at most MAX_SEND_BYTES, because the broker checked the consumed batch against
+ * `max.message.bytes` in its compressed form, and this producer does not compress. So the dead
+ * letters of one consumed batch can exceed what the DLQ topic accepts in one batch. A failed send
+ * fails the whole publish, and the caller's retry writes the letters already sent a second time.
  * After a failed send the producer is replaced, so its internal retries cannot outlive the attempt.
  */
 export class DeadLetterPublisher {
@@ -59,11 +147,13 @@ export class DeadLetterPublisher {
     }
     try {
       const producer = await this.ensureProducer();
-      await withTimeout(
-        producer.send({ topic: this.topic, acks: -1, messages: letters.map(toDeadLetterMessage) }),
-        this.timeoutMs,
-        'dead-letter send',
-      );
+      for (const messages of splitBySize(letters.map(toDeadLetterMessage), MAX_SEND_BYTES)) {
+        await withTimeout(
+          producer.send({ topic: this.topic, acks: -1, messages }),
+          this.timeoutMs,
+          'dead-letter send',
+        );
+      }
     } catch (error) {
       await this.disconnect();
       throw error;

@@ -29,11 +29,14 @@ export type InboundEvent =
 
 export type InboundEventType = InboundEvent['type'];
 
-/** A consumed Kafka message. `headers` has the shape of kafkajs `IHeaders`. */
+/**
+ * A consumed Kafka message. `headers` has the shape of kafkajs `IHeaders`, plus null for a header
+ * without a value, which kafkajs 2.2.4 passes on although `IHeaders` does not declare it.
+ */
 export interface RawInboundMessage {
   key: Buffer | null;
   value: Buffer | null;
-  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+  headers?: Record<string, Buffer | string | null | (Buffer | string | null)[] | undefined>;
 }
 
 export interface DecodeRules {

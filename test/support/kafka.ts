@@ -20,10 +20,18 @@ export interface TestTopics {
   deadLetters: string;
 }
 
+/**
+ * Returns the first value of each header as text. kafkajs 2.2.4 puts the inherited Object member first
+ * in the values of a header named like one (`constructor`, `toString`), so values that are neither a
+ * Buffer nor a string are skipped.
+ */
 function headerText(headers: IHeaders | undefined): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
-    const first = Array.isArray(value) ? value[0] : value;
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    const first = values.find(
+      (item): item is Buffer | string => Buffer.isBuffer(item) || typeof item === 'string',
+    );
     if (first !== undefined) {
       result[name] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
     }
