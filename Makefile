@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # kafkajs 2.2.4 passes a negative timeout to setTimeout on Node 24; the warning is harmless noise.
 NODE_RUN := node --disable-warning=TimeoutNegativeWarning
 
-.PHONY: install build lint format run test test-unit test-integration demo dlq-replay broker-start broker-stop clean
+.PHONY: install build lint format run test test-unit test-integration demo chaos bench dlq-replay broker-start broker-stop clean
 
 install: node_modules/.installed
 
@@ -57,6 +57,11 @@ demo: build
 # Settings as make or environment variables: SEED, EVENTS, CUSTOMERS, INSTANCES, DURATION.
 chaos: build
 	scripts/run-chaos.sh
+
+# Throughput of one service process against a plain kafkajs consumer on the same backlog, on a
+# database and broker of its own; settings EVENTS and CUSTOMERS. Prints figures, checks nothing.
+bench: build
+	scripts/run-chaos.sh dist/scripts/bench.js
 
 # Resends chosen dead letters to their original topics; a dry run unless APPLY=1. The filters
 # REASON, SINCE and TOPIC and the Kafka settings come from the environment; see --help.

@@ -7,6 +7,7 @@
 # Variables (all optional): SEED, EVENTS, CUSTOMERS, INSTANCES, DURATION (seconds of traffic),
 # EXTRA_FAULTS, CHAOS_REPORT (path of the JSON report), CHAOS_KEEP_STATE=1 (keep the folder).
 # Exit status: 0 when every check passed, 1 when one failed, 2 for an invalid setting.
+# `make bench` runs dist/scripts/bench.js under the same wrapper, given as the first argument.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -43,4 +44,4 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$state_dir"
-node --disable-warning=TimeoutNegativeWarning dist/scripts/chaos.js
+node --disable-warning=TimeoutNegativeWarning "${1:-dist/scripts/chaos.js}"

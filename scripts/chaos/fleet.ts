@@ -13,6 +13,8 @@ interface InstanceExit {
 /** One service process of the fleet. Its output goes to a log file of the run and is scanned for a few lines. */
 export class ServiceInstance {
   port = 0;
+  /** When the process logged that its consumer joined the group (epoch ms). */
+  joinedAt?: number;
   /** The fault point this process reported just before it killed itself. */
   firedPoint?: FaultPoint;
   /** Set when the harness itself stops or kills the process, so the exit is not taken for a crash. */
@@ -65,6 +67,8 @@ export class ServiceInstance {
       const entry = JSON.parse(line) as { msg?: string; port?: number; point?: FaultPoint };
       if (entry.msg === 'service started' && typeof entry.port === 'number') {
         this.port = entry.port;
+      } else if (entry.msg === 'joined consumer group') {
+        this.joinedAt ??= Date.now();
       } else if (entry.msg?.startsWith('test fault point reached') === true && entry.point !== undefined) {
         this.firedPoint = entry.point;
       }
@@ -158,9 +162,13 @@ export class Fleet {
   }
 
   /** Starts a process in `slot`, armed to kill itself the `hits`-th time it reaches `point`. */
-  start(slot: number, armed?: { point: FaultPoint; hits: number }): ServiceInstance {
+  start(
+    slot: number,
+    armed?: { point: FaultPoint; hits: number },
+    overrides: Record<string, string> = {},
+  ): ServiceInstance {
     this.generation++;
-    const env: Record<string, string> = { ...this.baseEnv };
+    const env: Record<string, string> = { ...this.baseEnv, ...overrides };
     if (armed !== undefined) {
       env.TEST_FAULT_POINTS = `${armed.point}:${armed.hits}`;
     }
