@@ -165,7 +165,8 @@ function withoutSecretKeys(value: unknown): unknown {
   if (isRecord(value)) {
     const copy: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
-      if (!isSecretKey(key)) {
+      // A flag such as needsToChangePassword reveals no secret, so only non-boolean values go.
+      if (typeof value[key] === 'boolean' || !isSecretKey(key)) {
         copy[key] = withoutSecretKeys(value[key]);
       }
     }
@@ -548,6 +549,7 @@ const adminArb = (withNames: boolean): fc.Arbitrary<AdminSpec> =>
         email: fc.constantFrom('jane.doe@example.com', 'x@example.org'),
         language: fc.constantFrom('en-US', 'de'),
         notifyUser: fc.boolean(),
+        needsToChangePassword: fc.boolean(),
         phone: fc.constantFrom('+49 30 1234567', ''),
         authData: fc.record({ method: fc.constantFrom('basic', 'openid'), username: validText(20) }),
       },

@@ -74,7 +74,10 @@ function userMax(value: bigint | undefined): bigint {
   return checkRange('userMax', value, -1n, INT32_MAX);
 }
 
-/** Matches field names that may hold a secret, at any depth and in any case (`password`, `oldPassword`). */
+/**
+ * Matches field names that may hold a secret, at any depth and in any case (`password`,
+ * `oldPassword`). A boolean under such a name, like `needsToChangePassword`, holds no secret and stays.
+ */
 const SECRET_FIELD = /passw(or)?d|secret|token/i;
 
 /** Copies a JSON value without the fields that may hold a secret, so they are never echoed or kept. */
@@ -85,7 +88,7 @@ function withoutSecrets(value: unknown): unknown {
   if (value && typeof value === 'object') {
     return Object.fromEntries(
       Object.entries(value)
-        .filter(([key]) => !SECRET_FIELD.test(key))
+        .filter(([key, item]) => typeof item === 'boolean' || !SECRET_FIELD.test(key))
         .map(([key, item]) => [key, withoutSecrets(item)]),
     );
   }
