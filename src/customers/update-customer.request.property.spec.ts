@@ -874,6 +874,16 @@ describe('checkReadOnlyFields examples', () => {
     expect(() => validateUpdate(body, stored)).toThrow('customerAttributes is read-only');
   });
 
+  it('accepts dates as epoch milliseconds', () => {
+    const createdAt = BigInt(Date.parse('2026-01-01T00:00:00.000Z'));
+    expect(() => validateUpdate({ createdAt, updatedAt: createdAt }, stored)).not.toThrow();
+  });
+
+  it('rejects another epoch date', () => {
+    const body = { createdAt: BigInt(Date.parse('2026-01-01T00:00:00.001Z')) };
+    expect(() => validateUpdate(body, stored)).toThrow('createdAt is read-only');
+  });
+
   it('rejects an integer for a stored string', () => {
     const withDigits = { ...stored, attributes: [{ key: 'tier', value: '5' }] } as unknown as Customer;
     const body = { customerAttributes: { items: [{ key: 'tier', value: 5n }] } };

@@ -3,6 +3,7 @@ import { isIn } from 'class-validator';
 import { badRequest, SERVICE_ERROR_CODES } from '../http/api-error';
 import type { Customer, CustomerContractType } from './customer.entity';
 import { presentCustomer } from './customer.presenter';
+import { dateRendererFor } from './date-format';
 import {
   booleanField,
   checkRange,
@@ -184,11 +185,21 @@ function sameValue(sent: unknown, stored: unknown): boolean {
   return sent === stored;
 }
 
-/** Rejects a read-only field whose value differs from the stored customer's presented value. */
+/**
+ * Rejects a read-only field whose value differs from the stored customer's presented value. Dates
+ * may come back in either rendering a GET offers (RFC 3339 or, after `X-Sds-Date-Format: EPOCH`,
+ * epoch milliseconds).
+ */
 export function checkReadOnlyFields(stored: Customer, update: CustomerUpdate): void {
   const presented = presentCustomer(stored, true);
+  const presentedAsEpoch = presentCustomer(stored, true, dateRendererFor('EPOCH'));
   for (const field of READ_ONLY_FIELDS) {
-    if (field in update.readOnly && !sameValue(update.readOnly[field], presented[field])) {
+    const sent = update.readOnly[field];
+    if (
+      field in update.readOnly &&
+      !sameValue(sent, presented[field]) &&
+      !sameValue(sent, presentedAsEpoch[field])
+    ) {
       throw badRequest(
         SERVICE_ERROR_CODES.readOnlyField,
         `${field} is read-only; send its stored value or leave it out`,
