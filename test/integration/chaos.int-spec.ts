@@ -26,14 +26,16 @@ interface ChaosReport {
 
 function runChaos(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
+    // A process group of its own, so a timeout stops the harness too, not only its wrapper.
     const child = spawn('bash', [join(REPO_ROOT, 'scripts', 'run-chaos.sh')], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     const chunks: string[] = [];
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGTERM'), RUN_TIMEOUT_MS);
+    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGTERM'), RUN_TIMEOUT_MS);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
