@@ -1,6 +1,7 @@
 import { Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
 import { Logger } from 'pino';
 
+import { RepeatLimiter } from '../common/log/repeat-limiter';
 import { AppConfig } from '../config/app-config';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -10,9 +11,13 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/** Identical kafkajs lines within this window are logged once, then counted in `repeatsSuppressed`. */
+const REPEAT_WINDOW_MS = 10_000;
+
 /** Creates the kafkajs client; its log lines go through pino with the kafkajs fields kept. */
 export function createKafka(config: Pick<AppConfig, 'kafka'>, logger: Logger, clientSuffix: string): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
+  const limiter = new RepeatLimiter(REPEAT_WINDOW_MS);
   return new Kafka({
     clientId: `${config.kafka.clientId}-${clientSuffix}`,
     brokers: config.kafka.brokers,
@@ -24,7 +29,12 @@ export function createKafka(config: Pick<AppConfig, 'kafka'>, logger: Logger, cl
       () =>
       ({ namespace, level, log }: LogEntry) => {
         const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
-        kafkaLogger[LEVELS[level] ?? 'info']({ namespace, ...fields }, message);
+        const suppressed = limiter.admit(`${level} ${namespace} ${message} ${String(fields.error)}`);
+        if (suppressed === null) {
+          return;
+        }
+        const repeats = suppressed > 0 ? { repeatsSuppressed: suppressed } : {};
+        kafkaLogger[LEVELS[level] ?? 'info']({ namespace, ...fields, ...repeats }, message);
       },
   });
 }
