@@ -319,6 +319,7 @@ function failuresOf(outcome: RunOutcome): string[] {
   if (!outcome.drained) {
     failures.push(`the service did not catch up within ${DRAIN_TIMEOUT_MS / 1000} s after the last fault`);
   }
+
   const kinds = new Set(outcome.faults.done.map((fault) => fault.kind));
   for (const kind of FAULT_KINDS) {
     if (!kinds.has(kind)) {
@@ -330,11 +331,13 @@ function failuresOf(outcome: RunOutcome): string[] {
       failures.push(`fault point ${point} never fired`);
     }
   }
+
   const verdict = outcome.verdict;
   if (verdict === undefined) {
     failures.push('the results were not checked');
     return failures;
   }
+
   const figures: [string, number][] = [
     ['lost', verdict.lost],
     ['double_counted', verdict.doubleCounted],
