@@ -5,6 +5,7 @@
  * the database against the workload's ledger. Exits 0 only when nothing was lost or counted
  * twice, every lock event is accounted for, and every fault kind and fault point happened.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -118,34 +119,42 @@ function serviceEnvironment(servers: Servers): Record<string, string> {
   };
 }
 
-/** Creates the customers over the REST API, a few requests at a time, and returns their ids with their specs. */
+/**
+ * Creates the customers over the REST API one after another, so that in the run's new database the
+ * i-th spec always gets the i-th id and the seed fixes the whole workload, ids included.
+ */
 async function createCustomers(fleet: Fleet, specs: CustomerSpec[]): Promise<Map<bigint, CustomerSpec>> {
   const instance = await fleet.readyInstance(READY_TIMEOUT_MS);
   const created = new Map<bigint, CustomerSpec>();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < specs.length) {
-      const index = next++;
-      const spec = specs[index];
-      const body =
-        `{"customerContractType":"pay","companyName":"chaos customer ${index}",` +
-        `"quotaMax":${spec.quotaMax},"userMax":${spec.userMax}}`;
-      const response = await fetch(`http://127.0.0.1:${instance.port}/api/v4/provisioning/customers`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-Sds-Service-Token': SERVICE_TOKEN },
-        body,
-        signal: AbortSignal.timeout(30_000),
-      });
-      const text = await response.text();
-      if (response.status !== 201) {
-        throw new Error(`creating customer ${index} failed with ${response.status}: ${text}`);
-      }
-      const { id } = parseJson(text) as { id: bigint };
-      created.set(BigInt(id), spec);
+  for (const [index, spec] of specs.entries()) {
+    const body =
+      `{"customerContractType":"pay","companyName":"chaos customer ${index}",` +
+      `"quotaMax":${spec.quotaMax},"userMax":${spec.userMax}}`;
+    const response = await fetch(`http://127.0.0.1:${instance.port}/api/v4/provisioning/customers`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Sds-Service-Token': SERVICE_TOKEN },
+      body,
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    if (response.status !== 201) {
+      throw new Error(`creating customer ${index} failed with ${response.status}: ${text}`);
     }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
+    const { id } = parseJson(text) as { id: bigint };
+    created.set(BigInt(id), spec);
+  }
   return created;
+}
+
+/** Fingerprints the workload (topics, keys, values, headers), so two runs can show they sent the same records. */
+function workloadDigest(records: readonly ChaosRecord[]): string {
+  const hash = createHash('sha256');
+  for (const record of records) {
+    hash.update(`${record.topic}\0${record.key ?? '\u0000null'}\0${JSON.stringify(record.headers)}\0`);
+    hash.update(record.value ?? 'null-value');
+    hash.update('\n');
+  }
+  return hash.digest('hex').slice(0, 16);
 }
 
 /**
@@ -296,6 +305,8 @@ async function readDatabase(url: string): Promise<DatabaseState> {
 
 interface RunOutcome {
   verdict?: Verdict;
+  /** Fingerprint of the records the seed produced; equal seeds give equal digests. */
+  workloadDigest?: string;
   faults: FaultInjector;
   fleet: Fleet;
   drained: boolean;
@@ -399,6 +410,7 @@ function report(settings: ChaosSettings, outcome: RunOutcome, failures: string[]
       durationSeconds: settings.durationSeconds,
       extraFaults: settings.extraFaults,
     },
+    workloadDigest: outcome.workloadDigest,
     figures,
     faultsByKind: countBy(outcome.faults.done.map((fault) => fault.kind)),
     faultPointsFired: countBy(outcome.fleet.firedPoints),
@@ -451,9 +463,12 @@ async function runChaos(settings: ChaosSettings, servers: Servers): Promise<RunO
     duplicateShare: 0.03,
   });
   const plan = planFaults(faultRandom, settings.durationSeconds, settings.extraFaults);
+  const digest = workloadDigest(workload.records);
+  outcome.workloadDigest = digest;
   say(
-    `workload: ${workload.records.length} records (${workload.uniqueEvents} events, ${workload.duplicates} repeats, ` +
-      `${workload.records.length - workload.uniqueEvents - workload.duplicates} poison); ${plan.length} faults planned`,
+    `workload ${digest}: ${workload.records.length} records (${workload.uniqueEvents} events, ` +
+      `${workload.duplicates} repeats, ${workload.records.length - workload.uniqueEvents - workload.duplicates} poison); ` +
+      `${plan.length} faults planned`,
   );
 
   const kafka = new ChaosKafka(servers.broker.brokers);
