@@ -178,6 +178,12 @@ function reasonNotToResend(
       'deliver a cut event; have its producer send the event again'
     );
   }
+  if (
+    headerText(record.headers, 'x-dlq-original-key-size') !== undefined ||
+    headerText(record.headers, 'x-dlq-dropped-header-bytes') !== undefined
+  ) {
+    return 'the dead letter keeps only part of an oversized key or header set; have its producer send the event again';
+  }
   if (!inboundTopics.has(topic)) {
     return (
       `${topic} is not an inbound topic of this configuration (KAFKA_TOPIC_STORAGE, KAFKA_TOPIC_USERS, ` +

@@ -1,6 +1,13 @@
 import { IHeaders } from 'kafkajs';
 
-import { DeadLetter, splitBySize, TOO_LARGE_KEPT_BYTES, toDeadLetterMessage } from './dead-letter-publisher';
+import {
+  DeadLetter,
+  MAX_KEPT_HEADER_BYTES,
+  MAX_KEPT_KEY_BYTES,
+  splitBySize,
+  TOO_LARGE_KEPT_BYTES,
+  toDeadLetterMessage,
+} from './dead-letter-publisher';
 
 function letter(overrides: Partial<DeadLetter> = {}): DeadLetter {
   return {
@@ -62,6 +69,51 @@ describe('toDeadLetterMessage', () => {
 
     expect(message.value).toEqual(value.subarray(0, TOO_LARGE_KEPT_BYTES));
     expect(message.headers!['x-dlq-original-size']).toBe(String(value.length));
+  });
+
+  it('cuts an oversized key', () => {
+    const key = Buffer.alloc(MAX_KEPT_KEY_BYTES + 1, 0x31);
+    const message = toDeadLetterMessage(letter({ key }));
+
+    expect(message.key).toEqual(key.subarray(0, TOO_LARGE_KEPT_BYTES));
+    expect(message.headers!['x-dlq-original-key-size']).toBe(String(key.length));
+  });
+
+  it('keeps a key at the limit whole', () => {
+    const key = Buffer.alloc(MAX_KEPT_KEY_BYTES, 0x31);
+    const message = toDeadLetterMessage(letter({ key }));
+
+    expect(message.key).toEqual(key);
+    expect(message.headers!['x-dlq-original-key-size']).toBeUndefined();
+  });
+
+  it('drops headers beyond the kept bytes', () => {
+    const pad = Buffer.alloc(4 * 1_048_576, 0x61);
+    const headers = headersOf({
+      headers: { first: Buffer.from('kept'), pad, last: Buffer.from('kept too') },
+    });
+
+    expect(headers.first).toEqual(Buffer.from('kept'));
+    expect(headers.last).toEqual(Buffer.from('kept too'));
+    expect(headers.pad).toBeUndefined();
+    expect(headers['x-dlq-dropped-header-bytes']).toBe(String(pad.length + 'pad'.length));
+  });
+
+  it('fits the DLQ topic with every part at its limit', () => {
+    const message = toDeadLetterMessage(
+      letter({
+        key: Buffer.alloc(MAX_KEPT_KEY_BYTES, 0x31),
+        value: Buffer.alloc(1_048_576, 0x7b),
+        headers: { a: Buffer.alloc(MAX_KEPT_HEADER_BYTES - 1, 0x61), b: Buffer.alloc(2 * 1_048_576) },
+      }),
+    );
+    const headerBytes = Object.entries(message.headers!).reduce(
+      (sum, [name, value]) => sum + name.length + Buffer.byteLength(value as Buffer | string),
+      0,
+    );
+    const total = (message.key as Buffer).length + (message.value as Buffer).length + headerBytes;
+
+    expect(total).toBeLessThan(3 * 1_048_576 - 65_536);
   });
 
   it('puts the error on one line', () => {

@@ -12,12 +12,18 @@ const MAX_ERROR_CHARS = 1000;
 const EMPTY_HEADER_VALUE = Buffer.alloc(0);
 /**
  * Maximum estimated record bytes in one DLQ send. A dead letter's value is at most MAX_EVENT_BYTES
- * (1 MiB or less), so with the DLQ topic's 3 MiB `max.message.bytes` a letter sent alone fits,
- * unless its key and headers add more than 2 MiB.
+ * (1 MiB or less), and its key and original headers are cut to the limits below, so a letter sent
+ * alone always fits the DLQ topic's 3 MiB `max.message.bytes`.
  */
-// NOTE: a consumed compressed batch can carry such a key or headers, and that dead letter is then
-// rejected by the broker on every retry.
 const MAX_SEND_BYTES = 1_048_576;
+/**
+ * Longest key a dead letter keeps whole; a longer one keeps its first TOO_LARGE_KEPT_BYTES. A
+ * compressed batch can carry a record whose key or headers alone exceed the DLQ topic's limit, and
+ * such a dead letter would be rejected on every retry and stop the partition.
+ */
+export const MAX_KEPT_KEY_BYTES = 16_384;
+/** Most bytes of original headers a dead letter keeps; later headers beyond it are dropped. */
+export const MAX_KEPT_HEADER_BYTES = 262_144;
 /** Upper bounds of the varint lengths, attributes and deltas that frame a record and a header. */
 const RECORD_OVERHEAD_BYTES = 40;
 const HEADER_OVERHEAD_BYTES = 10;
@@ -33,9 +39,21 @@ export interface DeadLetter {
   error: string;
 }
 
-/** Builds the DLQ copy of a message: its key, value and headers plus the `x-dlq-*` and `x-original-*` headers. */
+/**
+ * Builds the DLQ copy of a message: its key, value and headers plus the `x-dlq-*` and `x-original-*`
+ * headers. An oversized value, key or header set is cut, and a header records what was cut:
+ * `x-dlq-original-size` (value), `x-dlq-original-key-size` (key), `x-dlq-dropped-header-bytes`.
+ */
 export function toDeadLetterMessage(letter: DeadLetter): Message {
-  const headers = copyHeaders(letter.headers);
+  const { headers, droppedBytes } = copyHeaders(letter.headers, MAX_KEPT_HEADER_BYTES);
+  if (droppedBytes > 0) {
+    headers['x-dlq-dropped-header-bytes'] = String(droppedBytes);
+  }
+  let key = letter.key;
+  if (key && key.length > MAX_KEPT_KEY_BYTES) {
+    headers['x-dlq-original-key-size'] = String(key.length);
+    key = key.subarray(0, TOO_LARGE_KEPT_BYTES);
+  }
   let value = letter.value;
   if (letter.reason === 'TOO_LARGE' && value) {
     headers['x-dlq-original-size'] = String(value.length);
@@ -46,7 +64,7 @@ export function toDeadLetterMessage(letter: DeadLetter): Message {
   headers['x-original-topic'] = letter.topic;
   headers['x-original-partition'] = String(letter.partition);
   headers['x-original-offset'] = letter.offset;
-  return { key: letter.key, value, headers };
+  return { key, value, headers };
 }
 
 /**
@@ -56,17 +74,26 @@ export function toDeadLetterMessage(letter: DeadLetter): Message {
  * one (`constructor`, `toString`, `__proto__`), and such members are dropped. A null value, which the
  * record format allows (length -1), is written as an empty value.
  */
-function copyHeaders(headers: IHeaders | undefined): IHeaders {
+function copyHeaders(
+  headers: IHeaders | undefined,
+  maxBytes: number,
+): { headers: IHeaders; droppedBytes: number } {
   const source = headers ?? {};
   // Without a prototype, a header named __proto__ becomes an own property instead of the prototype.
   const copy = Object.create(null) as IHeaders;
+  let keptBytes = 0;
+  let droppedBytes = 0;
   for (const name of Object.keys(source)) {
     const values = writableHeaderValues(source[name]);
-    if (values.length > 0) {
+    const bytes = values.reduce((sum, value) => sum + Buffer.byteLength(name) + byteLength(value), 0);
+    if (keptBytes + bytes > maxBytes) {
+      droppedBytes += bytes;
+    } else if (values.length > 0) {
+      keptBytes += bytes;
       copy[name] = values.length === 1 ? values[0] : values;
     }
   }
-  return copy;
+  return { headers: copy, droppedBytes };
 }
 
 function writableHeaderValues(raw: unknown): (string | Buffer)[] {

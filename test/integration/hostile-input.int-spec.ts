@@ -774,6 +774,14 @@ const HOSTILE_CASES: HostileCase[] = [
     reason: 'SOURCE_NOT_ALLOWED',
     build: (ids) => binaryEvent(ids, binaryHeaders({ ce_source: '/intruder' })),
   },
+  {
+    // Only compression gets 4 MiB of headers past the inbound topic's limit; the DLQ copy must drop them.
+    name: 'headers above the DLQ limit',
+    topic: 'storage',
+    reason: 'INVALID_JSON',
+    compressed: true,
+    build: (ids) => ({ key: ids.customerId, value: 'not json', headers: { pad: 'a'.repeat(4 * 1_048_576) } }),
+  },
 ];
 
 /** Invalid values near the limit sent in one gzip-compressed request, so the service reads them in one batch. */
@@ -1068,6 +1076,14 @@ describe('hostile input', () => {
 
     expect(ownHeader('constructor')).toBe('header-constructor');
     expect(ownHeader('toString')).toBe('header-to-string');
+  });
+
+  it('drops headers that would not fit the DLQ', () => {
+    const [letter] = lettersOf('headers above the DLQ limit');
+    const headers = letter.headers;
+
+    expect(headers.pad).toBeUndefined();
+    expect(headers['x-dlq-dropped-header-bytes']).toBe(String(4 * 1_048_576 + 'pad'.length));
   });
 
   it('keeps headers without a value as empty ones', () => {
