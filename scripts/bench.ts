@@ -117,6 +117,7 @@ async function main(): Promise<void> {
     CHAOS_RUN_ID: process.env.CHAOS_RUN_ID ?? '',
     APP_ENV: 'test',
     LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
     PORT: '0',
     DATABASE_URL: postgres.databaseUrl(DATABASE),
     KAFKA_BROKERS: broker.brokers,

@@ -18,7 +18,7 @@ export CHAOS_RUN_ID=$run_id CHAOS_STATE_DIR=$state_dir
 
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
-  local status=$? environ pid pg_ctl
+  local status=$? environ pid
   trap - EXIT INT TERM
   for environ in /proc/[0-9]*/environ; do
     pid=${environ#/proc/}
@@ -38,10 +38,29 @@ cleanup() {
       kill -QUIT "$pid" 2>/dev/null || true
     fi
   fi
+  # A run stopped by an invalid setting leaves an empty folder; a failed run keeps its logs.
+  rmdir "$state_dir" 2>/dev/null || true
   exit "$status"
 }
+# The harness runs in the background so that a signal to this script reaches it at once: bash
+# would run a trap only after a foreground child exits. The harness then stops its servers itself.
+harness=0
+# shellcheck disable=SC2317  # called from the INT and TERM traps
+forward() {
+  if ((harness > 0)); then
+    kill -TERM "$harness" 2>/dev/null || true
+  fi
+}
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap forward INT TERM
 
 mkdir -p "$state_dir"
-node --disable-warning=TimeoutNegativeWarning "${1:-dist/scripts/chaos.js}"
+node --disable-warning=TimeoutNegativeWarning "${1:-dist/scripts/chaos.js}" &
+harness=$!
+status=0
+# wait returns early when a trapped signal arrives, so it repeats until the harness has exited.
+while kill -0 "$harness" 2>/dev/null; do
+  status=0
+  wait "$harness" || status=$?
+done
+exit "$status"

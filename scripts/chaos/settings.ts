@@ -27,8 +27,9 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 
 export function loadSettings(env: NodeJS.ProcessEnv): ChaosSettings {
   const seed = env.SEED === undefined || env.SEED === '' ? '1' : env.SEED;
-  if (!/^[\x21-\x7e]{1,64}$/.test(seed)) {
-    throw new SettingsError(`invalid SEED=${seed}; use 1 to 64 printable ASCII characters without spaces`);
+  // The seed is part of the report's file name, so it takes no path separators.
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(seed)) {
+    throw new SettingsError(`invalid SEED=${seed}; use 1 to 64 letters, digits, '.', '_' or '-'`);
   }
   const events = integer(env, 'EVENTS', 100_000, 1_000, 5_000_000);
   const customers = integer(env, 'CUSTOMERS', 1_000, 10, 100_000);

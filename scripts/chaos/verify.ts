@@ -64,6 +64,7 @@ export interface Verdict {
     deadLettersByCode: Record<string, number>;
     lockEventsPublished: number;
     lockEventRepeats: number;
+    lockOrderViolations: number;
     lockEventsChangedOnRepeat: number;
     reasonSetMismatches: number;
     historyMismatches: number;
@@ -179,6 +180,7 @@ export class Verifier {
         deadLettersByCode: deadLetters.byCode,
         lockEventsPublished: locks.distinct,
         lockEventRepeats: locks.repeats,
+        lockOrderViolations: locks.orderViolations,
         lockEventsChangedOnRepeat: locks.changedOnRepeat,
         reasonSetMismatches: locks.reasonSetMismatches,
         historyMismatches: locks.historyMismatches,
@@ -328,6 +330,7 @@ export class Verifier {
   private checkLocks(lockRecords: readonly ReadRecord[], database: DatabaseState) {
     const result = {
       distinct: 0,
+      orderViolations: 0,
       missing: 0,
       extra: 0,
       repeats: 0,
@@ -338,7 +341,11 @@ export class Verifier {
     };
     const byId = new Map<string, LockEvent>();
     const byCustomer = new Map<bigint, LockEvent[]>();
-    for (const record of lockRecords) {
+    // A customer's events share one partition, so offset order is the order subscribers see.
+    const inTopicOrder = [...lockRecords].sort((a, b) =>
+      a.partition !== b.partition ? a.partition - b.partition : a.offset < b.offset ? -1 : 1,
+    );
+    for (const record of inTopicOrder) {
       const event = parseLockEvent(record);
       const earlier = byId.get(event.id);
       if (earlier !== undefined) {
@@ -351,6 +358,13 @@ export class Verifier {
       }
       byId.set(event.id, event);
       const list = byCustomer.get(event.customerId) ?? [];
+      const previous = list.at(-1);
+      if (previous !== undefined && event.lockVersion <= previous.lockVersion) {
+        result.orderViolations++;
+        this.note(
+          `customer ${event.customerId}: lock event v${event.lockVersion} first published after v${previous.lockVersion}`,
+        );
+      }
       list.push(event);
       byCustomer.set(event.customerId, list);
     }
