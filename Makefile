@@ -64,9 +64,11 @@ bench: build
 	scripts/run-chaos.sh dist/scripts/bench.js
 
 # Resends chosen dead letters to their original topics; a dry run unless APPLY=1. The filters
-# REASON, SINCE and TOPIC and the Kafka settings come from the environment; see --help.
+# REASON, SINCE and TOPIC and the Kafka settings come from the environment; see --help. Like
+# make run, it uses the local broker on KAFKA_PORT (default 9092) unless KAFKA_BROKERS is set.
 dlq-replay: build
-	$(NODE_RUN) dist/scripts/dlq-replay.js
+	@if [ -z "$${KAFKA_BROKERS:-}" ]; then export KAFKA_BROKERS=127.0.0.1:$${KAFKA_PORT:-9092}; fi; \
+	exec $(NODE_RUN) dist/scripts/dlq-replay.js
 
 clean:
 	rm -rf dist coverage

@@ -171,6 +171,7 @@ function serviceEnv(
     PATH: process.env.PATH ?? '',
     APP_ENV: 'development',
     LOG_LEVEL: 'debug',
+    HOST: '127.0.0.1',
     PORT: String(port),
     SERVICE_TOKEN: token,
     DATABASE_URL: databaseUrl(settings),

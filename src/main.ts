@@ -67,10 +67,13 @@ async function bootstrap(config: AppConfig, logger: Logger): Promise<void> {
   await app.startAllMicroservices();
   relay.start(createKafka(config, logger, 'relay'));
   setupOpenApi(app);
-  await app.listen(config.http.port, '0.0.0.0');
+  await app.listen(config.http.port, config.http.host);
   const address = app.getHttpServer().address();
   logger.info(
-    { port: typeof address === 'object' && address ? address.port : config.http.port },
+    {
+      host: config.http.host,
+      port: typeof address === 'object' && address ? address.port : config.http.port,
+    },
     'service started',
   );
 }

@@ -29,6 +29,8 @@ export interface AppConfig {
     poolMax: number;
   };
   http: {
+    /** Address the HTTP server binds to. */
+    host: string;
     port: number;
     rateLimitPerMinute: number;
   };

@@ -70,6 +70,8 @@ describe('loadConfig', () => {
     ['KAFKA_TOPIC_DLQ', { KAFKA_TOPIC_DLQ: 'user.allocation' }],
     ['DEDUPE_RETENTION', { DEDUPE_RETENTION: '99999999d' }],
     ['SERVICE_TOKEN', { APP_ENV: 'production', SERVICE_TOKEN: 'a' }],
+    ['HOST', { HOST: 'local host' }],
+    ['HOST', { HOST: 'http://127.0.0.1' }],
   ])('rejects an invalid %s', (variable, env) => {
     const error = configError({
       SERVICE_TOKEN: 'dev',

@@ -180,6 +180,18 @@ function faultPoints(env: Env, appEnv: string): Map<string, number> {
   return points;
 }
 
+/** Reads `HOST`, an IP address or host name to bind the HTTP server to. */
+function listenHost(env: Env): string {
+  const host = text(env, 'HOST', '0.0.0.0');
+  if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) {
+    throw new ConfigError(
+      'HOST',
+      `"${host}" is not an IP address or host name; use e.g. 127.0.0.1, ::1 or 0.0.0.0`,
+    );
+  }
+  return host;
+}
+
 /** Reads the test-only prefix of CloudEvents ids whose events fail on purpose. */
 function failingEventIdPrefix(env: Env, appEnv: string): string | null {
   checkTestOnly(env, appEnv, 'TEST_FAILING_EVENT_ID_PREFIX');
@@ -253,6 +265,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       poolMax: integer(env, 'DB_POOL_MAX', 10, 2, 200),
     },
     http: {
+      host: listenHost(env),
       port: integer(env, 'PORT', 3000, 0, 65535),
       rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     },

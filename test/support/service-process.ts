@@ -57,7 +57,13 @@ export class ServiceProcess {
 
   /** Starts the service and waits until it listens and its consumer joined the group. */
   static async start(env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
-    const service = new ServiceProcess({ PORT: '0', LOG_LEVEL: 'debug', APP_ENV: 'test', ...env });
+    const service = new ServiceProcess({
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'debug',
+      APP_ENV: 'test',
+      ...env,
+    });
     const started = await service.waitForLog((line) => line.msg === 'service started', timeoutMs);
     service.port = Number(started.port);
     await service.waitForLog((line) => line.msg === 'joined consumer group', timeoutMs);
@@ -66,7 +72,7 @@ export class ServiceProcess {
 
   /** Starts the service without waiting for it; for tests of start-up failures. */
   static spawn(env: Record<string, string>): ServiceProcess {
-    return new ServiceProcess({ PORT: '0', APP_ENV: 'test', ...env });
+    return new ServiceProcess({ HOST: '127.0.0.1', PORT: '0', APP_ENV: 'test', ...env });
   }
 
   get pid(): number {
