@@ -4,18 +4,17 @@
  * It uses a PostgreSQL cluster and a broker of its own, like `make chaos`, and prints figures only.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 
-import { parseJson } from '../src/common/json/lossless-json';
 import { ChaosBroker } from './chaos/broker';
 import { Fleet } from './chaos/fleet';
 import { ChaosKafka } from './chaos/kafka-io';
 import { PostgresCluster } from './chaos/postgres-cluster';
 import { SeededRandom } from './chaos/random';
-import { buildWorkload, CustomerSpec, planCustomers, STORAGE_SOURCE, USERS_SOURCE } from './chaos/workload';
+import { createCustomers, freePort, sleep } from './chaos/setup';
+import { buildWorkload, planCustomers, STORAGE_SOURCE, USERS_SOURCE } from './chaos/workload';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 const SERVICE_TOKEN = 'bench-service-token';
@@ -25,7 +24,6 @@ const DATABASE = 'quota_lock_bench';
 const TIMEOUT_MS = 30 * 60_000;
 
 const startedAt = Date.now();
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 function say(message: string): void {
   console.log(`bench: ${message}`);
@@ -41,23 +39,6 @@ function integer(name: string, fallback: number, min: number, max: number): numb
     process.exit(2);
   }
   return Number(text);
-}
-
-async function freePort(taken: Set<number>): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((done, fail) => {
-      const server = createServer();
-      server.once('error', fail);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => done(typeof address === 'object' && address !== null ? address.port : 0));
-      });
-    });
-    if (port !== 0 && !taken.has(port)) {
-      taken.add(port);
-      return port;
-    }
-  }
 }
 
 function rate(count: number, milliseconds: number): string {
@@ -136,19 +117,7 @@ async function main(): Promise<void> {
     fleet.start(0, undefined, { LOG_LEVEL: 'info', KAFKA_GROUP_ID: 'bench-setup' });
     const setup = await fleet.readyInstance(180_000);
     const specs = planCustomers(new SeededRandom('bench-customers'), customers);
-    const ids = new Map<bigint, CustomerSpec>();
-    for (const [index, spec] of specs.entries()) {
-      const response = await fetch(`http://127.0.0.1:${setup.port}/api/v4/provisioning/customers`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-Sds-Service-Token': SERVICE_TOKEN },
-        body: `{"customerContractType":"pay","companyName":"bench ${index}","quotaMax":${spec.quotaMax},"userMax":${spec.userMax}}`,
-      });
-      const text = await response.text();
-      if (response.status !== 201) {
-        throw new Error(`creating customer ${index} failed with ${response.status}: ${text}`);
-      }
-      ids.set(BigInt((parseJson(text) as { id: bigint }).id), spec);
-    }
+    const ids = await createCustomers(setup.port, SERVICE_TOKEN, 'bench', specs);
     await fleet.remove(0);
 
     const workload = buildWorkload(new SeededRandom('bench-workload'), ids, {

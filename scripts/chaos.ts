@@ -7,27 +7,19 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Pool } from 'pg';
 
-import { parseJson } from '../src/common/json/lossless-json';
 import { ChaosBroker } from './chaos/broker';
 import { FaultInjector, FAULT_KINDS, planFaults } from './chaos/faults';
 import { FaultPoint, Fleet } from './chaos/fleet';
 import { ChaosKafka } from './chaos/kafka-io';
 import { PostgresCluster } from './chaos/postgres-cluster';
 import { SeededRandom } from './chaos/random';
+import { createCustomers, freePort, sleep } from './chaos/setup';
 import { ChaosSettings, loadSettings, SettingsError } from './chaos/settings';
 import { DatabaseState, HistoryRow, Verdict, Verifier } from './chaos/verify';
-import {
-  buildWorkload,
-  ChaosRecord,
-  CustomerSpec,
-  planCustomers,
-  STORAGE_SOURCE,
-  USERS_SOURCE,
-} from './chaos/workload';
+import { buildWorkload, ChaosRecord, planCustomers, STORAGE_SOURCE, USERS_SOURCE } from './chaos/workload';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 const GROUP_ID = 'quota-lock-chaos';
@@ -47,7 +39,6 @@ const DRAIN_TIMEOUT_MS = 600_000;
 const CHUNK_SIZE = 250;
 
 const startedAt = Date.now();
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 function elapsedSeconds(): number {
   return Math.round((Date.now() - startedAt) / 1000);
@@ -55,23 +46,6 @@ function elapsedSeconds(): number {
 
 function say(message: string): void {
   console.log(`chaos [${String(elapsedSeconds()).padStart(4)} s] ${message}`);
-}
-
-async function freePort(taken: Set<number>): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((done, fail) => {
-      const server = createServer();
-      server.once('error', fail);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => done(typeof address === 'object' && address !== null ? address.port : 0));
-      });
-    });
-    if (port !== 0 && !taken.has(port)) {
-      taken.add(port);
-      return port;
-    }
-  }
 }
 
 /** Servers and processes of the run, so every exit path can stop them. */
@@ -118,33 +92,6 @@ function serviceEnvironment(servers: Servers): Record<string, string> {
     SHUTDOWN_TIMEOUT_MS: '20000',
     TEST_FAILING_EVENT_ID_PREFIX: FAILING_ID_PREFIX,
   };
-}
-
-/**
- * Creates the customers over the REST API one after another, so that in the run's new database the
- * i-th spec always gets the i-th id and the seed fixes the whole workload, ids included.
- */
-async function createCustomers(fleet: Fleet, specs: CustomerSpec[]): Promise<Map<bigint, CustomerSpec>> {
-  const instance = await fleet.readyInstance(READY_TIMEOUT_MS);
-  const created = new Map<bigint, CustomerSpec>();
-  for (const [index, spec] of specs.entries()) {
-    const body =
-      `{"customerContractType":"pay","companyName":"chaos customer ${index}",` +
-      `"quotaMax":${spec.quotaMax},"userMax":${spec.userMax}}`;
-    const response = await fetch(`http://127.0.0.1:${instance.port}/api/v4/provisioning/customers`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-Sds-Service-Token': SERVICE_TOKEN },
-      body,
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await response.text();
-    if (response.status !== 201) {
-      throw new Error(`creating customer ${index} failed with ${response.status}: ${text}`);
-    }
-    const { id } = parseJson(text) as { id: bigint };
-    created.set(BigInt(id), spec);
-  }
-  return created;
 }
 
 /** Fingerprints the workload (topics, keys, values, headers), so two runs can show they sent the same records. */
@@ -456,7 +403,9 @@ async function runChaos(settings: ChaosSettings, servers: Servers): Promise<RunO
     return outcome;
   }
   say(`${settings.instances} instances ready; creating ${settings.customers} customers`);
-  const customers = await createCustomers(fleet, planCustomers(customerRandom, settings.customers));
+  const setupInstance = await fleet.readyInstance(READY_TIMEOUT_MS);
+  const specs = planCustomers(customerRandom, settings.customers);
+  const customers = await createCustomers(setupInstance.port, SERVICE_TOKEN, 'chaos', specs);
   const workload = buildWorkload(workloadRandom, customers, {
     events: settings.events,
     maxEventBytes: MAX_EVENT_BYTES,

@@ -83,7 +83,7 @@ export class ServiceInstance {
     }
   }
 
-  /** Fetches `/health/ready` and returns whether it answered 200. */
+  /** Fetches `/health/ready` and returns whether the status was 200. */
   async isReady(): Promise<boolean> {
     if (this.port === 0 || !this.running) {
       return false;
@@ -217,7 +217,7 @@ export class Fleet {
     return this.start(slot, armed);
   }
 
-  /** Waits until every slot's process answers ready; returns false when `timeoutMs` passes first. */
+  /** Waits until every slot's process reports ready, and returns false when `timeoutMs` passes first. */
   async waitAllReady(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

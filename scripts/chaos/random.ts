@@ -34,12 +34,12 @@ export class SeededRandom {
     return t >>> 0;
   }
 
-  /** A float in [0, 1). */
+  /** Returns a float in [0, 1). */
   next(): number {
     return this.nextUint32() / 4_294_967_296;
   }
 
-  /** An integer in [min, max], both included. */
+  /** Returns an integer in [min, max], both included. */
   int(min: number, max: number): number {
     return min + Math.floor(this.next() * (max - min + 1));
   }

@@ -31,7 +31,7 @@ export interface CustomerSpec {
   kind: CustomerKind;
   quotaMax: bigint;
   userMax: bigint;
-  /** The customer that holds 2^63-1 bytes, so any further increase is OUT_OF_RANGE. */
+  /** The customer that uses 2^63-1 bytes, so any further increase is OUT_OF_RANGE. */
   overflow: boolean;
 }
 
